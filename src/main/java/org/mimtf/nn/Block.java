@@ -1,0 +1,114 @@
+package org.mimtf.nn;
+
+import org.mimtf.config.proto.ModelConfig;
+import org.tensorflow.Operand;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.op.Ops;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt64;
+
+/**
+ * The pre-norm transformer block (common-vit.md §5):
+ * {@code x ← x + DropPath(γ₁ ⊙ Attn(LN₁(x)))}, [token reduction], {@code x ← x + DropPath(γ₂ ⊙ MLP(LN₂(x)))}.
+ * Layer scale γ is omitted when its init value is 0, drop path when its rate is 0 — an option switched
+ * off is absent from the graph, not a branch in it.
+ */
+public final class Block {
+  private final LayerNorm norm1;
+  private final Attention attn;
+  private final Param gamma1;
+  private final LayerNorm norm2;
+  private final Mlp mlp;
+  private final Param gamma2;
+  private final float dropPath;
+  private final int width;
+  private final int salt;
+
+  /** A block's output and its attention (for reducers and diagnostics). */
+  public record Result(TokenState state, Attention.Output attention) {}
+
+  private Block(LayerNorm norm1, Attention attn, Param gamma1, LayerNorm norm2, Mlp mlp, Param gamma2, float dropPath,
+      int width, int salt) {
+    this.norm1 = norm1;
+    this.attn = attn;
+    this.gamma1 = gamma1;
+    this.norm2 = norm2;
+    this.mlp = mlp;
+    this.gamma2 = gamma2;
+    this.dropPath = dropPath;
+    this.width = width;
+    this.salt = salt;
+  }
+
+  /**
+   * Creates a block under {@code tf}'s scope (e.g. {@code encoder/blocks/3}).
+   *
+   * @param layer 1-based layer id for BEiT's init rescale (output projections / √(2·layer)) and for
+   *     layer-wise lr decay
+   */
+  public static Block create(ParamStore ps, Ops tf, int width, int heads, int mlpDim, ModelConfig.QkvBias qkvBias,
+      float layerScaleInit, float dropPath, float eps, InitScheme init, int layer) {
+    float rescale = init.rescalesOutputs() ? (float) Math.sqrt(2.0 * layer) : 1f;
+    LayerNorm n1 = LayerNorm.create(ps, tf.withSubScope("norm1"), width, eps, layer);
+    Attention a = Attention.create(ps, tf.withSubScope("attn"), width, heads, qkvBias, init, rescale, layer);
+    LayerNorm n2 = LayerNorm.create(ps, tf.withSubScope("norm2"), width, eps, layer);
+    Mlp m = Mlp.create(ps, tf.withSubScope("mlp"), width, mlpDim, init, rescale, layer);
+    Param g1 = null;
+    Param g2 = null;
+    if (layerScaleInit > 0) {
+      g1 = ps.create(tf, "gamma_1", Shape.of(width), Param.Kind.GAMMA, layer, true, InitScheme.constant(layerScaleInit));
+      g2 = ps.create(tf, "gamma_2", Shape.of(width), Param.Kind.GAMMA, layer, true, InitScheme.constant(layerScaleInit));
+    }
+    return new Block(n1, a, g1, n2, m, g2, dropPath, width, layer);
+  }
+
+  /**
+   * Runs the block.
+   *
+   * @param bias additive attention bias (relative position bias), or null
+   * @param dropSeed the step's drop-path seed in training, null at inference
+   * @param reducer token reducer for this block, or null
+   * @param blockIndex 0-based index passed to the reducer
+   */
+  public Result apply(Ops tf, Compute c, TokenState in, Operand<TFloat32> bias, Operand<TInt64> dropSeed,
+      TokenReducer reducer, int blockIndex) {
+    int t = in.tokens();
+    Operand<TFloat32> attnBias = bias;
+    if (reducer != null && reducer.proportionalAttention() && in.sizes() != null) {
+      // ToMe proportional attention: + log(size of key) [B, 1, 1, T]
+      Operand<TFloat32> logSize = tf.reshape(tf.math.log(in.sizes()), tf.constant(new int[] {-1, 1, 1, t}));
+      attnBias = attnBias == null ? logSize : tf.math.add(attnBias, logSize);
+    }
+    Attention.Output a = attn.apply(tf, c, norm1.apply(tf, in.rows()), t, attnBias);
+    Operand<TFloat32> x = tf.math.add(in.rows(), residual(tf, scale(tf, a.out(), gamma1), t, dropSeed, 0));
+    TokenState state = in.withRows(x);
+    if (reducer != null && reducer.appliesTo(blockIndex)) {
+      state = reducer.reduce(tf, c, state, a, blockIndex);
+    }
+    int t2 = state.tokens();
+    Operand<TFloat32> m = mlp.apply(tf, c, norm2.apply(tf, state.rows()));
+    Operand<TFloat32> y = tf.math.add(state.rows(), residual(tf, scale(tf, m, gamma2), t2, dropSeed, 1));
+    return new Result(state.withRows(y), a);
+  }
+
+  private static Operand<TFloat32> scale(Ops tf, Operand<TFloat32> x, Param gamma) {
+    return gamma == null ? x : tf.math.mul(x, gamma.read());
+  }
+
+  private Operand<TFloat32> residual(Ops tf, Operand<TFloat32> branch, int tokens, Operand<TInt64> seed, int which) {
+    if (dropPath <= 0f || seed == null) {
+      return branch;
+    }
+    Operand<TFloat32> b3 = tf.reshape(branch, tf.constant(new int[] {-1, tokens, width}));
+    Operand<TFloat32> d = DropPath.apply(tf, b3, dropPath, seed, salt * 2 + which, 3);
+    return tf.reshape(d, tf.constant(new int[] {-1, width}));
+  }
+
+  public Attention attention() {
+    return attn;
+  }
+
+  public Mlp mlp() {
+    return mlp;
+  }
+}

@@ -1,0 +1,67 @@
+package org.mimtf.nn;
+
+import org.tensorflow.Operand;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.linalg.MatMul;
+import org.tensorflow.op.train.BatchMatMul;
+import org.tensorflow.types.TBfloat16;
+import org.tensorflow.types.TFloat16;
+import org.tensorflow.types.TFloat32;
+
+/**
+ * Where the arithmetic precision of the model is decided: matrix products run in the compute type
+ * (fp32, bf16 or fp16) while everything else (softmax, LayerNorm, losses, EMA) stays fp32, which is
+ * the mixed-precision recipe of Micikevicius et al. (2018) with fp32 master weights. Layers call
+ * {@link #matMul} and {@link #batchMatMul} instead of the raw ops, so switching precision changes no
+ * layer code.
+ */
+public final class Compute {
+  /** Compute type of matrix products. */
+  public enum Precision {
+    FP32,
+    BF16,
+    FP16
+  }
+
+  private final Precision precision;
+
+  public Compute(Precision precision) {
+    this.precision = precision;
+  }
+
+  public static Compute fp32() {
+    return new Compute(Precision.FP32);
+  }
+
+  public Precision precision() {
+    return precision;
+  }
+
+  /** {@code a @ b} for 2-D operands, optionally transposing either. */
+  public Operand<TFloat32> matMul(Ops tf, Operand<TFloat32> a, Operand<TFloat32> b, boolean transA, boolean transB) {
+    MatMul.Options[] o = {MatMul.transposeA(transA), MatMul.transposeB(transB)};
+    return switch (precision) {
+      case FP32 -> tf.linalg.matMul(a, b, o);
+      case BF16 -> tf.dtypes.cast(tf.linalg.matMul(tf.dtypes.cast(a, TBfloat16.class),
+          tf.dtypes.cast(b, TBfloat16.class), o), TFloat32.class);
+      case FP16 -> tf.dtypes.cast(tf.linalg.matMul(tf.dtypes.cast(a, TFloat16.class),
+          tf.dtypes.cast(b, TFloat16.class), o), TFloat32.class);
+    };
+  }
+
+  public Operand<TFloat32> matMul(Ops tf, Operand<TFloat32> a, Operand<TFloat32> b) {
+    return matMul(tf, a, b, false, false);
+  }
+
+  /** Batched {@code a @ b} over leading dimensions (BatchMatMulV3), optionally adjoint. */
+  public Operand<TFloat32> batchMatMul(Ops tf, Operand<TFloat32> a, Operand<TFloat32> b, boolean adjA, boolean adjB) {
+    BatchMatMul.Options[] o = {BatchMatMul.adjX(adjA), BatchMatMul.adjY(adjB)};
+    return switch (precision) {
+      case FP32 -> tf.train.batchMatMul(a, b, TFloat32.class, o);
+      case BF16 -> tf.dtypes.cast(tf.train.batchMatMul(tf.dtypes.cast(a, TBfloat16.class),
+          tf.dtypes.cast(b, TBfloat16.class), TBfloat16.class, o), TFloat32.class);
+      case FP16 -> tf.dtypes.cast(tf.train.batchMatMul(tf.dtypes.cast(a, TFloat16.class),
+          tf.dtypes.cast(b, TFloat16.class), TFloat16.class, o), TFloat32.class);
+    };
+  }
+}

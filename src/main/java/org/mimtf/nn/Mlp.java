@@ -1,0 +1,34 @@
+package org.mimtf.nn;
+
+import org.tensorflow.Operand;
+import org.tensorflow.op.Ops;
+import org.tensorflow.types.TFloat32;
+
+/** The transformer MLP: {@code fc2(GELU(fc1(x)))} with the exact (erf) GELU of PyTorch's nn.GELU. */
+public final class Mlp {
+  private final Dense fc1;
+  private final Dense fc2;
+
+  private Mlp(Dense fc1, Dense fc2) {
+    this.fc1 = fc1;
+    this.fc2 = fc2;
+  }
+
+  public static Mlp create(ParamStore ps, Ops tf, int width, int hidden, InitScheme init, float fc2Scale, int layerId) {
+    Dense a = Dense.create(ps, tf.withSubScope("fc1"), width, hidden, true, init.kernel(width, hidden, 1f), layerId);
+    Dense b = Dense.create(ps, tf.withSubScope("fc2"), hidden, width, true, init.kernel(hidden, width, fc2Scale),
+        layerId);
+    return new Mlp(a, b);
+  }
+
+  public Operand<TFloat32> apply(Ops tf, Compute c, Operand<TFloat32> x) {
+    return fc2.apply(tf, c, gelu(tf, fc1.apply(tf, c, x)));
+  }
+
+  /** GELU(x) = x · Φ(x) = ½ x (1 + erf(x / √2)), exact (not the tanh approximation). */
+  public static Operand<TFloat32> gelu(Ops tf, Operand<TFloat32> x) {
+    Operand<TFloat32> phi = tf.math.add(tf.constant(0.5f),
+        tf.math.mul(tf.constant(0.5f), tf.math.erf(tf.math.mul(x, tf.constant((float) (1 / Math.sqrt(2)))))));
+    return tf.math.mul(x, phi);
+  }
+}

@@ -1,0 +1,100 @@
+package org.mimtf.train;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.mimtf.nn.Param;
+import org.tensorflow.Operand;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.op.Op;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.Variable;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt64;
+
+/**
+ * AdamW (Loshchilov & Hutter 2019) as graph ops, matching {@code torch.optim.AdamW}:
+ * <pre>
+ *   m ← β₁ m + (1−β₁) g        v ← β₂ v + (1−β₂) g²
+ *   θ ← θ·(1 − lr·wd) − lr · m̂ / (√v̂ + ε),   m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ)
+ * </pre>
+ * The Adam part runs in TF's fused {@code ApplyAdam} kernel (one pass over each tensor). That kernel
+ * computes {@code lr·√(1−β₂ᵗ)/(1−β₁ᵗ) · m/(√v + ε')}, which equals PyTorch's formula exactly when
+ * ε' = ε·√(1−β₂ᵗ); this class feeds that ε'. Weight decay is decoupled and skipped for parameters
+ * that do not decay (biases, norms, gammas, CLS and position tokens; common-vit.md §10).
+ *
+ * <p>The framework optimizers cannot be used: they break on scoped variable names and differentiate
+ * every variable in the graph (notes/tf-java.md §10).
+ *
+ * <p>Slots are variables named {@code optimizer/<param>/m} and {@code .../v}, so a checkpoint holds
+ * them next to the weights.
+ */
+public final class AdamW {
+  /** Hyper-parameters; lr and weight decay are fed per step (schedules). */
+  public record Hyper(float beta1, float beta2, float epsilon) {}
+
+  /** One parameter to update, with its gradient and multipliers. */
+  public record Target(Param param, Operand<TFloat32> gradient, float lrScale, boolean decay) {}
+
+  private final List<Variable<TFloat32>> slots = new ArrayList<>();
+
+  private AdamW() {}
+
+  /**
+   * Builds the update op for all targets.
+   *
+   * @param step the number of updates already applied (t − 1), int64 scalar
+   * @param lr this step's learning rate (scalar)
+   * @param weightDecay this step's weight decay (scalar)
+   */
+  public static Built build(Ops tf, Hyper h, List<Target> targets, Operand<TInt64> step, Operand<TFloat32> lr,
+      Operand<TFloat32> weightDecay) {
+    AdamW a = new AdamW();
+    Ops o = tf.withSubScope("optimizer");
+    Operand<TFloat32> t = tf.dtypes.cast(tf.math.add(step, tf.constant(1L)), TFloat32.class);
+    Operand<TFloat32> b1p = tf.math.pow(tf.constant(h.beta1()), t);
+    Operand<TFloat32> b2p = tf.math.pow(tf.constant(h.beta2()), t);
+    Operand<TFloat32> epsHat = tf.math.mul(tf.constant(h.epsilon()), tf.math.sqrt(tf.math.sub(tf.constant(1f), b2p)));
+    Operand<TFloat32> b1 = tf.constant(h.beta1());
+    Operand<TFloat32> b2 = tf.constant(h.beta2());
+    // No variable may change before every gradient is computed: the forward and backward passes read
+    // the variables in place, and a decay or Adam write racing them would corrupt this step.
+    List<org.tensorflow.Operation> gradOps = new ArrayList<>();
+    for (Target target : targets) {
+      gradOps.add(target.gradient().op());
+    }
+    Op gradsReady = o.withControlDependencyOps(gradOps).withName("gradients_ready").noOp();
+    List<Op> updates = new ArrayList<>();
+    for (Target target : targets) {
+      Param p = target.param();
+      Ops scope = o;
+      for (String seg : p.name().split("/")) {
+        scope = scope.withSubScope(seg);
+      }
+      Variable<TFloat32> m = slot(scope, "m", p.shape());
+      Variable<TFloat32> v = slot(scope, "v", p.shape());
+      a.slots.add(m);
+      a.slots.add(v);
+      Operand<TFloat32> plr = target.lrScale() == 1f ? lr : tf.math.mul(lr, tf.constant(target.lrScale()));
+      Ops deps = scope.withControlDependencies(List.of(gradsReady));
+      if (target.decay()) {
+        // θ ← θ − lr·wd·θ, before the Adam step (which does not read θ).
+        Op decay = deps.withName("decay").assignSub(p.variable(),
+            tf.math.mul(tf.math.mul(plr, weightDecay), p.read()));
+        deps = scope.withControlDependencies(List.of(decay));
+      }
+      updates.add(deps.withName("apply_adam").train.applyAdam(p.variable(), m, v, b1p, b2p, plr, b1, b2, epsHat,
+          target.gradient()));
+    }
+    return new Built(tf.withControlDependencies(updates).withName("apply_updates").noOp(), a.slots);
+  }
+
+  private static Variable<TFloat32> slot(Ops scope, String name, Shape shape) {
+    Variable<TFloat32> s = scope.withName(name).variable(shape, TFloat32.class);
+    scope.withInitScope().withName(name + "_init").assign(s,
+        scope.withInitScope().zeros(scope.withInitScope().constant(shape.asArray()), TFloat32.class));
+    return s;
+  }
+
+  /** The update op and the slot variables it created. */
+  public record Built(Op update, List<Variable<TFloat32>> slots) {}
+}
