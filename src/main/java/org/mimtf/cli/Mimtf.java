@@ -2,6 +2,7 @@ package org.mimtf.cli;
 
 import org.mimtf.config.RecipeException;
 import org.mimtf.data.BadInputException;
+import org.mimtf.util.UserException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 

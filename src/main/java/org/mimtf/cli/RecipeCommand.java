@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.mimtf.config.RecipeLoader;
 import org.mimtf.config.proto.Recipe;
+import org.mimtf.util.UserException;
 import org.mimtf.util.Json;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

@@ -1,4 +1,4 @@
-package org.mimtf.cli;
+package org.mimtf.util;
 
 /**
  * A problem the user can fix (a missing artifact, a bad command-line value). The CLI prints its

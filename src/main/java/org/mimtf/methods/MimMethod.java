@@ -1,0 +1,51 @@
+package org.mimtf.methods;
+
+import java.util.List;
+import java.util.Map;
+import org.mimtf.data.pipeline.SampleStage;
+import org.mimtf.nn.Compute;
+import org.mimtf.nn.ParamStore;
+import org.mimtf.train.Schedules;
+import org.tensorflow.op.Op;
+import org.tensorflow.op.Ops;
+
+/**
+ * A masked-image-modeling method: what is its own (corruptions it asks the pipeline for, heads,
+ * targets, losses, per-step updates) and nothing else. The {@link org.mimtf.train.Trainer} owns the
+ * session, optimizer, schedules, checkpoints and logging for every method alike.
+ *
+ * <p>Building happens in two phases so that the same method runs on several devices: variables are
+ * created once ({@link #create}), then {@link #tower} builds forward pass and losses from one tower's
+ * slice of the batch (called once per device, sharing the variables).
+ */
+public interface MimMethod {
+  /** Short name, e.g. "ccvit". */
+  String name();
+
+  /** Per-example pipeline stages the method needs beyond the recipe's views and masks. */
+  default List<SampleStage> extraStages() {
+    return List.of();
+  }
+
+  /** Creates every variable of the method (encoder, heads, EMA copies, state) in {@code params}. */
+  void create(Ops tf, ParamStore params);
+
+  /** Builds one tower: forward pass, losses and metrics from {@code in}. */
+  TowerOutput tower(Ops tf, Compute compute, TowerInputs in);
+
+  /**
+   * Ops to run once per step after the optimizer update (EMA copies, codebooks, queues), or before it
+   * where a method says so; they see every tower's outputs.
+   */
+  default List<Op> afterUpdate(Ops tf, StepInputs step, List<TowerOutput> towers) {
+    return List.of();
+  }
+
+  /** Scalars the trainer feeds every step under these names (e.g. {@code teacher_momentum}). */
+  default Map<String, Schedules.Schedule> scalarSchedules(long totalSteps) {
+    return Map.of();
+  }
+
+  /** The pre-trained encoder to export: its variable scope in this graph and how to rebuild it. */
+  EncoderSpec encoder();
+}

@@ -1,0 +1,37 @@
+package org.mimtf.train;
+
+import org.mimtf.config.proto.TrainingConfig;
+import org.tensorflow.proto.ConfigProto;
+import org.tensorflow.proto.GPUOptions;
+import org.tensorflow.proto.GraphOptions;
+import org.tensorflow.proto.OptimizerOptions;
+
+/** Session settings from the recipe: threads, XLA, GPU memory. */
+public final class SessionConfigs {
+  private SessionConfigs() {}
+
+  public static ConfigProto training(TrainingConfig t) {
+    ConfigProto.Builder b = ConfigProto.newBuilder().setAllowSoftPlacement(true);
+    if (t.getIntraOpThreads() > 0) {
+      b.setIntraOpParallelismThreads(t.getIntraOpThreads());
+    }
+    if (t.getInterOpThreads() > 0) {
+      b.setInterOpParallelismThreads(t.getInterOpThreads());
+    }
+    GPUOptions.Builder gpu = GPUOptions.newBuilder().setAllowGrowth(t.getGpuAllowGrowth());
+    if (t.getGpuMemoryFraction() > 0) {
+      gpu.setPerProcessGpuMemoryFraction(t.getGpuMemoryFraction());
+    }
+    b.setGpuOptions(gpu);
+    if (t.getXla()) {
+      b.setGraphOptions(GraphOptions.newBuilder().setOptimizerOptions(
+          OptimizerOptions.newBuilder().setGlobalJitLevel(OptimizerOptions.GlobalJitLevel.ON_1)));
+    }
+    return b.build();
+  }
+
+  /** A small session for inference and tools: TF's default threads. */
+  public static ConfigProto inference() {
+    return ConfigProto.newBuilder().setAllowSoftPlacement(true).build();
+  }
+}

@@ -1,0 +1,54 @@
+package org.mimtf.train;
+
+import java.util.ArrayList;
+import java.util.List;
+import sun.misc.Signal;
+import sun.misc.SignalHandler;
+
+/**
+ * Turns SIGINT and SIGTERM into a stop request for the training loop, so that an interrupted run
+ * writes a checkpoint and exits cleanly instead of dying mid-step. A second signal while the first is
+ * being handled exits at once (the previous handler runs).
+ */
+final class Signals {
+  private Signals() {}
+
+  /** Installed handlers; {@link #restore} puts the previous ones back. */
+  interface Handle {
+    void restore();
+  }
+
+  static Handle install(Runnable onSignal) {
+    List<Signal> signals = new ArrayList<>();
+    List<SignalHandler> previous = new ArrayList<>();
+    for (String name : new String[] {"INT", "TERM"}) {
+      try {
+        Signal sig = new Signal(name);
+        SignalHandler[] prev = new SignalHandler[1];
+        boolean[] seen = {false};
+        prev[0] = Signal.handle(sig, s -> {
+          if (seen[0] && prev[0] != null && prev[0] != SignalHandler.SIG_IGN && prev[0] != SignalHandler.SIG_DFL) {
+            prev[0].handle(s);
+            return;
+          }
+          if (seen[0]) {
+            Runtime.getRuntime().halt(130);
+          }
+          seen[0] = true;
+          System.err.println("\nmimtf: SIG" + name + " received: finishing the step, writing a checkpoint, stopping"
+              + " (send again to abort at once)");
+          onSignal.run();
+        });
+        signals.add(sig);
+        previous.add(prev[0]);
+      } catch (IllegalArgumentException e) {
+        // signal not available on this platform: nothing to install
+      }
+    }
+    return () -> {
+      for (int i = 0; i < signals.size(); i++) {
+        Signal.handle(signals.get(i), previous.get(i));
+      }
+    };
+  }
+}

@@ -1,0 +1,220 @@
+package org.mimtf.train;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.mimtf.config.proto.OptimizerConfig;
+import org.mimtf.data.pipeline.FieldSpec;
+import org.mimtf.methods.MimMethod;
+import org.mimtf.methods.StepInputs;
+import org.mimtf.methods.TowerInputs;
+import org.mimtf.methods.TowerOutput;
+import org.mimtf.nn.Compute;
+import org.mimtf.nn.Param;
+import org.mimtf.nn.ParamStore;
+import org.tensorflow.Graph;
+import org.tensorflow.Operand;
+import org.tensorflow.Output;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.op.Op;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.Placeholder;
+import org.tensorflow.op.core.Variable;
+import org.tensorflow.types.TBool;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt32;
+import org.tensorflow.types.TInt64;
+import org.tensorflow.types.family.TType;
+
+/**
+ * The training graph of one run: batch placeholders, the method's tower(s), gradients, global-norm
+ * clipping, AdamW, gradient accumulation, the step counter, the method's per-step updates, and the
+ * host state that checkpoints carry (data position).
+ *
+ * <p>Run targets:
+ * <ul>
+ *   <li>{@link #applyTarget}: one whole optimizer step on the fed batch (with accumulation: the last
+ *       micro-batch plus the update);
+ *   <li>{@link #accumulateTarget}: add the fed micro-batch's gradients (accumulation only).
+ * </ul>
+ */
+public final class StepGraph {
+  final Graph graph;
+  final Ops tf;
+  final ParamStore params;
+  final Map<String, Placeholder<? extends TType>> batch = new LinkedHashMap<>();
+  final Placeholder<TFloat32> lr;
+  final Placeholder<TFloat32> weightDecay;
+  final Placeholder<TInt64> seed;
+  final Map<String, Placeholder<TFloat32>> scalars = new LinkedHashMap<>();
+  final Variable<TInt64> step;
+  final Operand<TInt64> stepRead;
+  final Variable<TInt64> dataPosition;
+  final Placeholder<TInt64> dataPositionIn;
+  final Op assignDataPosition;
+  final Operand<TFloat32> loss;
+  final Map<String, Operand<TFloat32>> lossTerms = new LinkedHashMap<>();
+  final Map<String, Operand<TFloat32>> metrics = new LinkedHashMap<>();
+  final Map<String, Operand<TFloat32>> images = new LinkedHashMap<>();
+  final Operand<TFloat32> gradNorm;
+  final Operand<TFloat32> paramNorm;
+  final Op applyTarget;
+  final Op accumulateTarget;
+  final int accumSteps;
+
+  StepGraph(Graph graph, MimMethod method, List<FieldSpec> fields, OptimizerConfig opt, Compute compute,
+      int accumSteps, long initSeed) {
+    this.graph = graph;
+    this.tf = Ops.create(graph);
+    this.accumSteps = accumSteps;
+    this.params = new ParamStore(new org.mimtf.nn.Initializers(initSeed));
+    Ops in = tf.withSubScope("inputs");
+    for (FieldSpec f : fields) {
+      batch.put(f.name(), placeholder(in, f));
+    }
+    lr = in.withName("learning_rate").placeholder(TFloat32.class, Placeholder.shape(Shape.scalar()));
+    weightDecay = in.withName("weight_decay").placeholder(TFloat32.class, Placeholder.shape(Shape.scalar()));
+    seed = in.withName("step_seed").placeholder(TInt64.class, Placeholder.shape(Shape.of(2)));
+    Ops train = tf.withSubScope("train");
+    step = train.withName("global_step").variable(Shape.scalar(), TInt64.class);
+    train.withInitScope().withName("global_step_init").assign(step, train.withInitScope().constant(0L));
+    stepRead = train.withName("global_step_read").identity(step);
+    dataPosition = train.withName("data_position").variable(Shape.scalar(), TInt64.class);
+    train.withInitScope().withName("data_position_init").assign(dataPosition, train.withInitScope().constant(0L));
+    dataPositionIn = in.withName("data_position").placeholder(TInt64.class, Placeholder.shape(Shape.scalar()));
+    assignDataPosition = train.withName("set_data_position").assign(dataPosition, dataPositionIn);
+
+    method.create(tf, params);
+    Map<String, Operand<TFloat32>> scalarOps = new LinkedHashMap<>();
+    // Scalars are declared by the method against the total length; the names are what matters here.
+    for (String name : method.scalarSchedules(1).keySet()) {
+      Placeholder<TFloat32> p = in.withName(name).placeholder(TFloat32.class, Placeholder.shape(Shape.scalar()));
+      scalars.put(name, p);
+      scalarOps.put(name, p);
+    }
+    StepInputs stepInputs = new StepInputs(stepRead, seed, scalarOps, true);
+    Map<String, Operand<? extends TType>> fieldOps = new LinkedHashMap<>(batch);
+    TowerOutput tower = method.tower(tf, compute, new TowerInputs(fieldOps, stepInputs, 0));
+    loss = tf.withName("loss").identity(tower.loss());
+    tower.lossTerms().forEach((k, v) -> lossTerms.put(k, v));
+    tower.metrics().forEach((k, v) -> metrics.put(k, v));
+    tower.images().forEach((k, v) -> images.put(k, v));
+
+    // Gradients of the trainable parameters.
+    List<Param> trainable = params.trainable();
+    List<Operand<?>> xs = new ArrayList<>();
+    for (Param p : trainable) {
+      xs.add(p.read());
+    }
+    Ops g = tf.withSubScope("gradients");
+    var grads = g.gradients(loss, xs);
+    List<Operand<TFloat32>> gradList = new ArrayList<>();
+    for (int i = 0; i < trainable.size(); i++) {
+      gradList.add(asFloat(grads.dy(i)));
+    }
+
+    List<Operand<TFloat32>> effective;
+    List<Variable<TFloat32>> accs = new ArrayList<>();
+    if (accumSteps > 1) {
+      // Accumulators: sum of g/k over the micro-batches of one step.
+      Ops acc = tf.withSubScope("accumulators");
+      List<Op> adds = new ArrayList<>();
+      for (int i = 0; i < trainable.size(); i++) {
+        Param p = trainable.get(i);
+        Ops s = acc;
+        for (String seg : p.name().split("/")) {
+          s = s.withSubScope(seg);
+        }
+        Variable<TFloat32> a = s.withName("sum").variable(p.shape(), TFloat32.class);
+        s.withInitScope().withName("sum_init").assign(a,
+            s.withInitScope().zeros(s.withInitScope().constant(p.shape().asArray()), TFloat32.class));
+        accs.add(a);
+        adds.add(s.withName("add").assignAdd(a, tf.math.div(gradList.get(i), tf.constant((float) accumSteps))));
+      }
+      accumulateTarget = acc.withControlDependencies(adds).withName("accumulate").noOp();
+      Ops after = tf.withControlDependencies(List.of(accumulateTarget));
+      effective = new ArrayList<>();
+      for (Variable<TFloat32> a : accs) {
+        effective.add(after.identity(a));
+      }
+    } else {
+      accumulateTarget = null;
+      effective = gradList;
+    }
+
+    // Global-norm clipping (torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6) if < 1).
+    Ops clipOps = tf.withSubScope("clip");
+    gradNorm = clipOps.withName("grad_norm").identity(globalNorm(clipOps, effective));
+    if (opt.getClipGradNorm() > 0) {
+      Operand<TFloat32> scale = clipOps.math.minimum(tf.constant(1f),
+          clipOps.math.div(tf.constant(opt.getClipGradNorm()), clipOps.math.add(gradNorm, tf.constant(1e-6f))));
+      List<Operand<TFloat32>> clipped = new ArrayList<>();
+      for (Operand<TFloat32> e : effective) {
+        clipped.add(clipOps.math.mul(e, scale));
+      }
+      effective = clipped;
+    }
+    List<Operand<TFloat32>> reads = new ArrayList<>();
+    for (Param p : trainable) {
+      reads.add(p.read());
+    }
+    paramNorm = tf.withName("param_norm").identity(globalNorm(tf.withSubScope("param_norm"), reads));
+
+    List<AdamW.Target> targets = new ArrayList<>();
+    for (int i = 0; i < trainable.size(); i++) {
+      Param p = trainable.get(i);
+      float scale = opt.getLayerDecay() < 1f
+          ? (float) Math.pow(opt.getLayerDecay(), maxLayer(trainable) - p.layerId())
+          : 1f;
+      targets.add(new AdamW.Target(p, effective.get(i), scale, p.decays()));
+    }
+    AdamW.Built adam = AdamW.build(tf, new AdamW.Hyper(opt.getBeta1(), opt.getBeta2(), opt.getEpsilon()), targets,
+        stepRead, lr, weightDecay);
+    List<Op> afterDeps = new ArrayList<>();
+    afterDeps.add(adam.update());
+    // Reset the accumulators once the update has read them.
+    Ops reset = tf.withControlDependencies(List.of(adam.update()));
+    for (Variable<TFloat32> a : accs) {
+      afterDeps.add(reset.assign(a, reset.zerosLike(a)));
+    }
+    Ops afterUpdate = tf.withControlDependencies(afterDeps);
+    List<Op> post = new ArrayList<>(method.afterUpdate(afterUpdate, stepInputs, List.of(tower)));
+    post.add(afterUpdate.withName("increment_step").assignAdd(step, tf.constant(1L)));
+    applyTarget = tf.withControlDependencies(post).withName("train_step").noOp();
+  }
+
+  private static int maxLayer(List<Param> ps) {
+    int m = 0;
+    for (Param p : ps) {
+      m = Math.max(m, p.layerId());
+    }
+    return m;
+  }
+
+  static Operand<TFloat32> globalNorm(Ops tf, List<Operand<TFloat32>> ts) {
+    List<Operand<TFloat32>> sq = new ArrayList<>();
+    for (Operand<TFloat32> t : ts) {
+      sq.add(tf.math.mul(tf.nn.l2Loss(t), tf.constant(2f)));
+    }
+    return tf.math.sqrt(tf.math.addN(sq));
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Operand<TFloat32> asFloat(Output<?> o) {
+    return (Operand<TFloat32>) (Operand<?>) o;
+  }
+
+  private static Placeholder<? extends TType> placeholder(Ops in, FieldSpec f) {
+    long[] dims = f.batchShape(1);
+    dims[0] = -1;
+    Shape shape = Shape.of(dims);
+    Ops named = in.withName(f.name());
+    return switch (f.dtype()) {
+      case FLOAT32 -> named.placeholder(TFloat32.class, Placeholder.shape(shape));
+      case INT32 -> named.placeholder(TInt32.class, Placeholder.shape(shape));
+      case INT64 -> named.placeholder(TInt64.class, Placeholder.shape(shape));
+      case BOOL -> named.placeholder(TBool.class, Placeholder.shape(shape));
+    };
+  }
+}

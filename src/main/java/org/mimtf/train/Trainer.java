@@ -1,0 +1,304 @@
+package org.mimtf.train;
+
+import com.google.protobuf.TextFormat;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.mimtf.config.proto.Recipe;
+import org.mimtf.config.proto.TrainingConfig;
+import org.mimtf.data.PipelineFactory;
+import org.mimtf.data.pipeline.Batch;
+import org.mimtf.data.pipeline.Pipeline;
+import org.mimtf.methods.MimMethod;
+import org.mimtf.nn.Compute;
+import org.mimtf.train.log.RunLog;
+import org.mimtf.util.Provenance;
+import org.tensorflow.Graph;
+import org.tensorflow.Result;
+import org.tensorflow.Session;
+import org.tensorflow.Session.Runner;
+import org.tensorflow.Tensor;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.ndarray.buffer.DataBuffers;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt64;
+
+/**
+ * Trains any {@link MimMethod}: one loop for all methods. It owns the session, feeds batches from the
+ * pipeline, computes schedules, logs, checkpoints, and stops — the method only supplies its graph.
+ *
+ * <p>Never loses work: checkpoints are atomic and resumable exactly (variables, optimizer slots, step,
+ * method state and the data position are all in the checkpoint; every random draw is a function of
+ * the seed and the step or example), SIGINT/SIGTERM checkpoint and exit cleanly, and a NaN or Inf loss
+ * stops the run naming the step and the loss term, leaving the last good checkpoint in place.
+ */
+public final class Trainer {
+  /** What a finished (or stopped) run reports. */
+  public record Result(Path runDir, long step, long totalSteps, double trainSeconds, Map<String, Double> lastMetrics,
+      Path lastCheckpoint, boolean interrupted) {}
+
+  /** Thrown when the loss becomes NaN or Inf. */
+  public static final class NonFiniteLossException extends RuntimeException {
+    NonFiniteLossException(String message) {
+      super(message);
+    }
+  }
+
+  private final Recipe recipe;
+  private final MimMethod method;
+  private final boolean resume;
+  private final PrintStream console;
+  private final AtomicBoolean stopRequested = new AtomicBoolean();
+  private long stopAfterStep = -1;
+
+  public Trainer(Recipe recipe, MimMethod method, boolean resume, PrintStream console) {
+    this.recipe = recipe;
+    this.method = method;
+    this.resume = resume;
+    this.console = console;
+  }
+
+  /** Stops (with a checkpoint) after this step; for tests of interruption and resume. */
+  public Trainer stopAfter(long step) {
+    this.stopAfterStep = step;
+    return this;
+  }
+
+  /** Asks the loop to checkpoint and stop after the current step (signal handlers call this). */
+  public void requestStop() {
+    stopRequested.set(true);
+  }
+
+  public Result run() {
+    TrainingConfig t = recipe.getTraining();
+    Path runDir = Path.of(t.getRunDir());
+    Checkpoints ckpts = new Checkpoints(runDir.resolve("checkpoints"), t.getKeepCheckpoints());
+    Optional<Path> latest = ckpts.latest();
+    if (latest.isPresent() && !resume) {
+      throw new org.mimtf.util.UserException("run directory " + runDir + " already has checkpoints (latest "
+          + latest.get().getFileName() + "); pass --resume to continue it, or set training.run_dir to a new folder");
+    }
+    prepareRunDir(runDir);
+
+    // ---- input ----------------------------------------------------------------------------------
+    int accum = t.getGradAccumSteps();
+    int globalBatch = t.getBatchSize() * accum;
+    try (Pipeline probe = PipelineFactory.training(recipe, method.extraStages(), 0)) {
+      // only to learn sizes; closed at once
+      long perEpoch = probe.elementsPerEpoch();
+      long stepsPerEpoch = Math.max(1, perEpoch / globalBatch);
+      long total = t.getSteps() > 0 ? t.getSteps() : Math.max(1, Math.round(t.getEpochs() * (double) stepsPerEpoch));
+      return train(runDir, ckpts, latest, total, stepsPerEpoch, globalBatch, probe.fields());
+    }
+  }
+
+  private Result train(Path runDir, Checkpoints ckpts, Optional<Path> latest, long total, long stepsPerEpoch,
+      int globalBatch, List<org.mimtf.data.pipeline.FieldSpec> fields) {
+    TrainingConfig t = recipe.getTraining();
+    Schedules.Schedule lrSchedule = Schedules.learningRate(recipe.getSchedule(), total, stepsPerEpoch, globalBatch);
+    double wd = recipe.getOptimizer().getWeightDecay();
+    Schedules.Schedule wdSchedule = recipe.getOptimizer().getWeightDecayEnd() >= 0
+        ? Schedules.cosine(wd, recipe.getOptimizer().getWeightDecayEnd(), total)
+        : Schedules.constant(wd);
+    Map<String, Schedules.Schedule> scalarSchedules = method.scalarSchedules(total);
+    Compute compute = new Compute(Compute.Precision.valueOf(t.getPrecision().name()));
+
+    try (Graph g = new Graph();
+        RunLog log = new RunLog(runDir, console)) {
+      StepGraph sg = new StepGraph(g, method, fields, recipe.getOptimizer(), compute, t.getGradAccumSteps(),
+          recipe.getModel().getInitSeed());
+      log.info(String.format("%s: %,d trainable parameters, %d steps of %d images (%d steps per epoch)",
+          method.name(), sg.params.trainableCount(), total, globalBatch, stepsPerEpoch));
+      try (Session s = new Session(g, SessionConfigs.training(t))) {
+        long step = 0;
+        long dataPosition = 0;
+        if (latest.isPresent()) {
+          s.restore(latest.get().toString());
+          try (Result r = s.runner().fetch(sg.step).fetch(sg.dataPosition).run()) {
+            step = ((TInt64) r.get(0)).getLong();
+            dataPosition = ((TInt64) r.get(1)).getLong();
+          }
+          log.info("resumed from " + latest.get() + " at step " + step + " (data position " + dataPosition + ")");
+        } else {
+          s.initialize();
+        }
+        return loop(s, sg, log, ckpts, runDir, step, total, dataPosition, lrSchedule, wdSchedule, scalarSchedules,
+            globalBatch);
+      }
+    }
+  }
+
+  private Result loop(Session s, StepGraph sg, RunLog log, Checkpoints ckpts, Path runDir, long startStep, long total,
+      long dataPosition, Schedules.Schedule lrS, Schedules.Schedule wdS, Map<String, Schedules.Schedule> scalarS,
+      int globalBatch) {
+    TrainingConfig t = recipe.getTraining();
+    int accum = t.getGradAccumSteps();
+    Map<String, Double> last = new LinkedHashMap<>();
+    Path lastCkpt = ckpts.latest().orElse(null);
+    long step = startStep;
+    Signals.Handle signals = Signals.install(this::requestStop);
+    long t0 = System.nanoTime();
+    long windowStart = System.nanoTime();
+    long windowImages = 0;
+    double trainSeconds = 0;
+    try (Pipeline pipe = PipelineFactory.training(recipe, method.extraStages(), dataPosition)) {
+      while (step < total) {
+        double lr = lrS.at(step);
+        double wd = wdS.at(step);
+        Map<String, Double> stepValues = null;
+        for (int micro = 0; micro < accum; micro++) {
+          Batch b = pipe.next();
+          boolean lastMicro = micro == accum - 1;
+          boolean wantImages = lastMicro && t.getImageEverySteps() > 0 && !sg.images.isEmpty()
+              && (step + 1) % t.getImageEverySteps() == 0;
+          Map<String, Double> v = runOnce(s, sg, b, step, lr, wd, scalarS, lastMicro, wantImages, log);
+          windowImages += b.size();
+          stepValues = stepValues == null ? v : average(stepValues, v, micro);
+        }
+        step++;
+        checkFinite(stepValues, step);
+        if (step % t.getLogEverySteps() == 0 || step == total || step == startStep + 1) {
+          double secs = (System.nanoTime() - windowStart) / 1e9;
+          double ips = windowImages / Math.max(secs, 1e-9);
+          Map<String, Object> rec = new LinkedHashMap<>(stepValues);
+          rec.put("lr", lr);
+          rec.put("weight_decay", wd);
+          rec.put("images_per_s", ips);
+          rec.put("epoch", (double) pipe.position() / pipe.elementsPerEpoch());
+          log.metrics(step, rec);
+          Map<String, Double> terms = new LinkedHashMap<>();
+          for (String k : sg.lossTerms.keySet()) {
+            terms.put(k, stepValues.get(k));
+          }
+          double eta = (total - step) * (double) globalBatch / Math.max(ips, 1e-9);
+          log.progress(step, total, stepValues.get("loss"), terms, lr, ips, eta);
+          windowStart = System.nanoTime();
+          windowImages = 0;
+        }
+        last = stepValues;
+        boolean stopNow = stopRequested.get() || step == stopAfterStep;
+        if (step % t.getCheckpointEverySteps() == 0 || step == total || stopNow) {
+          lastCkpt = checkpoint(s, sg, ckpts, step, pipe.position());
+        }
+        if (stopNow) {
+          log.info(stopRequested.get() ? "stopped by signal at step " + step + "; resume with --resume"
+              : "stopped at step " + step);
+          break;
+        }
+      }
+      trainSeconds = (System.nanoTime() - t0) / 1e9;
+    } finally {
+      signals.restore();
+    }
+    return new Result(runDir, step, total, trainSeconds, last, lastCkpt, step < total);
+  }
+
+  private Map<String, Double> runOnce(Session s, StepGraph sg, Batch b, long step, double lr, double wd,
+      Map<String, Schedules.Schedule> scalarS, boolean apply, boolean images, RunLog log) {
+    List<Tensor> inputs = new ArrayList<>();
+    try {
+      Runner r = s.runner();
+      for (var e : sg.batch.entrySet()) {
+        Tensor tt = b.toTensor(e.getKey());
+        inputs.add(tt);
+        r.feed(e.getValue(), tt);
+      }
+      TFloat32 lrT = TFloat32.scalarOf((float) lr);
+      TFloat32 wdT = TFloat32.scalarOf((float) wd);
+      TInt64 seedT = TInt64.tensorOf(Shape.of(2), DataBuffers.of(new long[] {recipe.getTraining().getSeed(), step}, true, false));
+      inputs.add(lrT);
+      inputs.add(wdT);
+      inputs.add(seedT);
+      r.feed(sg.lr, lrT).feed(sg.weightDecay, wdT).feed(sg.seed, seedT);
+      for (var e : sg.scalars.entrySet()) {
+        TFloat32 v = TFloat32.scalarOf((float) scalarS.get(e.getKey()).at(step));
+        inputs.add(v);
+        r.feed(e.getValue(), v);
+      }
+      List<String> names = new ArrayList<>();
+      names.add("loss");
+      r.fetch(sg.loss);
+      for (var e : sg.lossTerms.entrySet()) {
+        names.add(e.getKey());
+        r.fetch(e.getValue());
+      }
+      for (var e : sg.metrics.entrySet()) {
+        names.add(e.getKey());
+        r.fetch(e.getValue());
+      }
+      names.add("grad_norm");
+      r.fetch(sg.gradNorm);
+      names.add("param_norm");
+      r.fetch(sg.paramNorm);
+      List<String> imageNames = new ArrayList<>();
+      if (images) {
+        for (var e : sg.images.entrySet()) {
+          imageNames.add(e.getKey());
+          r.fetch(e.getValue());
+        }
+      }
+      r.addTarget(apply ? sg.applyTarget : sg.accumulateTarget);
+      try (Result res = r.run()) {
+        Map<String, Double> out = new LinkedHashMap<>();
+        for (int i = 0; i < names.size(); i++) {
+          out.put(names.get(i), (double) ((TFloat32) res.get(i)).getFloat());
+        }
+        for (int i = 0; i < imageNames.size(); i++) {
+          ImageSummaries.write(log.events(), "images/" + imageNames.get(i), step + 1, (TFloat32) res.get(names.size() + i));
+        }
+        return out;
+      }
+    } finally {
+      for (Tensor tt : inputs) {
+        tt.close();
+      }
+    }
+  }
+
+  private static Map<String, Double> average(Map<String, Double> acc, Map<String, Double> v, int micro) {
+    Map<String, Double> out = new LinkedHashMap<>();
+    for (var e : acc.entrySet()) {
+      Double x = v.get(e.getKey());
+      out.put(e.getKey(), x == null ? e.getValue() : (e.getValue() * micro + x) / (micro + 1));
+    }
+    return out;
+  }
+
+  private void checkFinite(Map<String, Double> v, long step) {
+    List<String> bad = new ArrayList<>();
+    for (var e : v.entrySet()) {
+      if (!Double.isFinite(e.getValue())) {
+        bad.add(e.getKey() + " = " + e.getValue());
+      }
+    }
+    if (!bad.isEmpty()) {
+      throw new NonFiniteLossException("non-finite value at step " + step + ": " + String.join(", ", bad)
+          + "; the run stopped and its last good checkpoint is kept (lower schedule.base_lr or check the data)");
+    }
+  }
+
+  private Path checkpoint(Session s, StepGraph sg, Checkpoints ckpts, long step, long position) {
+    try (TInt64 pos = TInt64.scalarOf(position)) {
+      s.runner().feed(sg.dataPositionIn, pos).addTarget(sg.assignDataPosition).run();
+    }
+    return ckpts.save(s, step);
+  }
+
+  private void prepareRunDir(Path runDir) {
+    try {
+      Files.createDirectories(runDir);
+      Checkpoints.writeAtomically(runDir.resolve("recipe.pbtxt"), TextFormat.printer().printToString(recipe));
+      Checkpoints.writeAtomically(runDir.resolve("provenance.json"), Provenance.of(recipe).toString() + "\n");
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write to run directory " + runDir + ": " + e.getMessage(), e);
+    }
+  }
+}
