@@ -20,6 +20,11 @@ import picocli.CommandLine.Command;
     description = "Masked-image-modeling pre-training of Vision Transformers with TensorFlow Java.",
     subcommands = {
       RecipeCommand.class,
+      DataCommand.class,
+      TokenizerCommand.class,
+      PretrainCommand.class,
+      ExportCommand.class,
+      BenchCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Mimtf implements Runnable {

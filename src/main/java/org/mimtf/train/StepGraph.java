@@ -13,7 +13,12 @@ import org.mimtf.methods.TowerOutput;
 import org.mimtf.nn.Compute;
 import org.mimtf.nn.Param;
 import org.mimtf.nn.ParamStore;
+import org.mimtf.data.pipeline.Batch;
 import org.tensorflow.Graph;
+import org.tensorflow.Result;
+import org.tensorflow.Session;
+import org.tensorflow.Tensor;
+import org.tensorflow.ndarray.buffer.DataBuffers;
 import org.tensorflow.Operand;
 import org.tensorflow.Output;
 import org.tensorflow.ndarray.Shape;
@@ -40,6 +45,8 @@ import org.tensorflow.types.family.TType;
  * </ul>
  */
 public final class StepGraph {
+  // Fields are package-private: the Trainer and benchmarks drive them.
+
   final Graph graph;
   final Ops tf;
   final ParamStore params;
@@ -63,7 +70,7 @@ public final class StepGraph {
   final Op accumulateTarget;
   final int accumSteps;
 
-  StepGraph(Graph graph, MimMethod method, List<FieldSpec> fields, OptimizerConfig opt, Compute compute,
+  public StepGraph(Graph graph, MimMethod method, List<FieldSpec> fields, OptimizerConfig opt, Compute compute,
       int accumSteps, long initSeed) {
     this.graph = graph;
     this.tf = Ops.create(graph);
@@ -182,6 +189,86 @@ public final class StepGraph {
     List<Op> post = new ArrayList<>(method.afterUpdate(afterUpdate, stepInputs, List.of(tower)));
     post.add(afterUpdate.withName("increment_step").assignAdd(step, tf.constant(1L)));
     applyTarget = tf.withControlDependencies(post).withName("train_step").noOp();
+  }
+
+  /** Receives fetched images. */
+  @FunctionalInterface
+  public interface ImageSink {
+    void accept(String name, TFloat32 images);
+  }
+
+  /**
+   * Runs one micro-batch: feeds {@code b} and the step's values, fetches the loss, its terms, the
+   * metrics and the norms, and runs the update ({@code apply}) or only the accumulation.
+   *
+   * @param images where to send the method's images this step, or null not to fetch them
+   * @return fetched scalars by name ({@code loss}, each term, each metric, {@code grad_norm},
+   *     {@code param_norm})
+   */
+  public Map<String, Double> step(Session s, Batch b, long step, double lr, double wd, Map<String, Double> scalarValues,
+      long seedBase, boolean apply, ImageSink images) {
+    List<Tensor> inputs = new ArrayList<>();
+    try {
+      Session.Runner r = s.runner();
+      for (var e : batch.entrySet()) {
+        Tensor tt = b.toTensor(e.getKey());
+        inputs.add(tt);
+        r.feed(e.getValue(), tt);
+      }
+      TFloat32 lrT = TFloat32.scalarOf((float) lr);
+      inputs.add(lrT);
+      TFloat32 wdT = TFloat32.scalarOf((float) wd);
+      inputs.add(wdT);
+      TInt64 seedT = TInt64.tensorOf(Shape.of(2), DataBuffers.of(new long[] {seedBase, step}, true, false));
+      inputs.add(seedT);
+      r.feed(this.lr, lrT).feed(weightDecay, wdT).feed(seed, seedT);
+      for (var e : scalars.entrySet()) {
+        TFloat32 v = TFloat32.scalarOf(scalarValues.get(e.getKey()).floatValue());
+        inputs.add(v);
+        r.feed(e.getValue(), v);
+      }
+      List<String> names = new ArrayList<>();
+      names.add("loss");
+      r.fetch(loss);
+      for (var e : lossTerms.entrySet()) {
+        names.add(e.getKey());
+        r.fetch(e.getValue());
+      }
+      for (var e : metrics.entrySet()) {
+        names.add(e.getKey());
+        r.fetch(e.getValue());
+      }
+      names.add("grad_norm");
+      r.fetch(gradNorm);
+      names.add("param_norm");
+      r.fetch(paramNorm);
+      List<String> imageNames = new ArrayList<>();
+      if (images != null) {
+        for (var e : this.images.entrySet()) {
+          imageNames.add(e.getKey());
+          r.fetch(e.getValue());
+        }
+      }
+      r.addTarget(apply ? applyTarget : accumulateTarget);
+      try (Result res = r.run()) {
+        Map<String, Double> out = new LinkedHashMap<>();
+        for (int i = 0; i < names.size(); i++) {
+          out.put(names.get(i), (double) ((TFloat32) res.get(i)).getFloat());
+        }
+        for (int i = 0; i < imageNames.size(); i++) {
+          images.accept(imageNames.get(i), (TFloat32) res.get(names.size() + i));
+        }
+        return out;
+      }
+    } finally {
+      for (Tensor tt : inputs) {
+        tt.close();
+      }
+    }
+  }
+
+  public ParamStore params() {
+    return params;
   }
 
   private static int maxLayer(List<Param> ps) {

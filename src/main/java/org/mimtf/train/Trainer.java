@@ -42,7 +42,7 @@ import org.tensorflow.types.TInt64;
  */
 public final class Trainer {
   /** What a finished (or stopped) run reports. */
-  public record Result(Path runDir, long step, long totalSteps, double trainSeconds, Map<String, Double> lastMetrics,
+  public record Summary(Path runDir, long step, long totalSteps, double trainSeconds, Map<String, Double> lastMetrics,
       Path lastCheckpoint, boolean interrupted) {}
 
   /** Thrown when the loss becomes NaN or Inf. */
@@ -77,7 +77,7 @@ public final class Trainer {
     stopRequested.set(true);
   }
 
-  public Result run() {
+  public Summary run() {
     TrainingConfig t = recipe.getTraining();
     Path runDir = Path.of(t.getRunDir());
     Checkpoints ckpts = new Checkpoints(runDir.resolve("checkpoints"), t.getKeepCheckpoints());
@@ -100,7 +100,7 @@ public final class Trainer {
     }
   }
 
-  private Result train(Path runDir, Checkpoints ckpts, Optional<Path> latest, long total, long stepsPerEpoch,
+  private Summary train(Path runDir, Checkpoints ckpts, Optional<Path> latest, long total, long stepsPerEpoch,
       int globalBatch, List<org.mimtf.data.pipeline.FieldSpec> fields) {
     TrainingConfig t = recipe.getTraining();
     Schedules.Schedule lrSchedule = Schedules.learningRate(recipe.getSchedule(), total, stepsPerEpoch, globalBatch);
@@ -136,7 +136,7 @@ public final class Trainer {
     }
   }
 
-  private Result loop(Session s, StepGraph sg, RunLog log, Checkpoints ckpts, Path runDir, long startStep, long total,
+  private Summary loop(Session s, StepGraph sg, RunLog log, Checkpoints ckpts, Path runDir, long startStep, long total,
       long dataPosition, Schedules.Schedule lrS, Schedules.Schedule wdS, Map<String, Schedules.Schedule> scalarS,
       int globalBatch) {
     TrainingConfig t = recipe.getTraining();
@@ -159,7 +159,14 @@ public final class Trainer {
           boolean lastMicro = micro == accum - 1;
           boolean wantImages = lastMicro && t.getImageEverySteps() > 0 && !sg.images.isEmpty()
               && (step + 1) % t.getImageEverySteps() == 0;
-          Map<String, Double> v = runOnce(s, sg, b, step, lr, wd, scalarS, lastMicro, wantImages, log);
+          Map<String, Double> scalars = new LinkedHashMap<>();
+          for (var e : scalarS.entrySet()) {
+            scalars.put(e.getKey(), e.getValue().at(step));
+          }
+          long seed = recipe.getTraining().getSeed();
+          Map<String, Double> v = sg.step(s, b, step, lr, wd, scalars, seed, lastMicro,
+              wantImages ? (name, images) -> ImageSummaries.write(log.events(), "images/" + name, step + 1, images)
+                  : null);
           windowImages += b.size();
           stepValues = stepValues == null ? v : average(stepValues, v, micro);
         }
@@ -198,69 +205,7 @@ public final class Trainer {
     } finally {
       signals.restore();
     }
-    return new Result(runDir, step, total, trainSeconds, last, lastCkpt, step < total);
-  }
-
-  private Map<String, Double> runOnce(Session s, StepGraph sg, Batch b, long step, double lr, double wd,
-      Map<String, Schedules.Schedule> scalarS, boolean apply, boolean images, RunLog log) {
-    List<Tensor> inputs = new ArrayList<>();
-    try {
-      Runner r = s.runner();
-      for (var e : sg.batch.entrySet()) {
-        Tensor tt = b.toTensor(e.getKey());
-        inputs.add(tt);
-        r.feed(e.getValue(), tt);
-      }
-      TFloat32 lrT = TFloat32.scalarOf((float) lr);
-      TFloat32 wdT = TFloat32.scalarOf((float) wd);
-      TInt64 seedT = TInt64.tensorOf(Shape.of(2), DataBuffers.of(new long[] {recipe.getTraining().getSeed(), step}, true, false));
-      inputs.add(lrT);
-      inputs.add(wdT);
-      inputs.add(seedT);
-      r.feed(sg.lr, lrT).feed(sg.weightDecay, wdT).feed(sg.seed, seedT);
-      for (var e : sg.scalars.entrySet()) {
-        TFloat32 v = TFloat32.scalarOf((float) scalarS.get(e.getKey()).at(step));
-        inputs.add(v);
-        r.feed(e.getValue(), v);
-      }
-      List<String> names = new ArrayList<>();
-      names.add("loss");
-      r.fetch(sg.loss);
-      for (var e : sg.lossTerms.entrySet()) {
-        names.add(e.getKey());
-        r.fetch(e.getValue());
-      }
-      for (var e : sg.metrics.entrySet()) {
-        names.add(e.getKey());
-        r.fetch(e.getValue());
-      }
-      names.add("grad_norm");
-      r.fetch(sg.gradNorm);
-      names.add("param_norm");
-      r.fetch(sg.paramNorm);
-      List<String> imageNames = new ArrayList<>();
-      if (images) {
-        for (var e : sg.images.entrySet()) {
-          imageNames.add(e.getKey());
-          r.fetch(e.getValue());
-        }
-      }
-      r.addTarget(apply ? sg.applyTarget : sg.accumulateTarget);
-      try (Result res = r.run()) {
-        Map<String, Double> out = new LinkedHashMap<>();
-        for (int i = 0; i < names.size(); i++) {
-          out.put(names.get(i), (double) ((TFloat32) res.get(i)).getFloat());
-        }
-        for (int i = 0; i < imageNames.size(); i++) {
-          ImageSummaries.write(log.events(), "images/" + imageNames.get(i), step + 1, (TFloat32) res.get(names.size() + i));
-        }
-        return out;
-      }
-    } finally {
-      for (Tensor tt : inputs) {
-        tt.close();
-      }
-    }
+    return new Summary(runDir, step, total, trainSeconds, last, lastCkpt, step < total);
   }
 
   private static Map<String, Double> average(Map<String, Double> acc, Map<String, Double> v, int micro) {

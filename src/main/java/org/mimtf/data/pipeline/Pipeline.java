@@ -32,7 +32,7 @@ import org.mimtf.util.Seeds;
  * exception (it names the file and offset), unless a {@link BadInputPolicy} absorbs it, in which case
  * the slot is refilled with a deterministically chosen replacement example.
  */
-public final class Pipeline implements Iterator<Batch>, AutoCloseable {
+public class Pipeline implements Iterator<Batch>, AutoCloseable {
   /** Decides what happens to an unusable example: rethrow to stop, return to skip it. */
   public interface BadInputPolicy {
     void onBadInput(BadInputException e);

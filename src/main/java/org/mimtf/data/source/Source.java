@@ -21,6 +21,14 @@ public interface Source extends Closeable {
    */
   Record read(int index);
 
+  /**
+   * Label of example {@code index}. Sources override this when the label is cheaper than the record
+   * (folder names, an IDX labels file); sampling per class uses it.
+   */
+  default int label(int index) {
+    return read(index).label();
+  }
+
   /** Number of classes if known (labels are in [0, numClasses)), else 0. */
   default int numClasses() {
     return 0;

@@ -1,0 +1,67 @@
+package org.mimtf.methods;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.mimtf.config.proto.Recipe;
+import org.mimtf.methods.ccvit.CcvitMethod;
+import org.mimtf.tokenizers.CentroidTokenizerBuilder;
+import org.mimtf.util.Npy;
+import org.mimtf.util.UserException;
+
+/** Builds the {@link MimMethod} a recipe names, loading the artifacts of earlier stages it needs. */
+public final class Methods {
+  private Methods() {}
+
+  public static MimMethod create(Recipe r) {
+    return switch (r.getMethodCase()) {
+      case CCVIT -> ccvit(r);
+      case BEITV2, CONMIM, MOCA, SMR -> throw new UserException("method " + r.getMethodCase().name().toLowerCase()
+          + " is not available in this version of mimtf yet; its recipe parses and validates, and it will train "
+          + "once its issue lands (see the README's roadmap)");
+      case METHOD_NOT_SET -> throw new UserException("the recipe names no method");
+    };
+  }
+
+  /**
+   * The per-example stages a recipe's method adds to the pipeline (without loading its artifacts, so
+   * a data preview works before any tokenizer exists).
+   */
+  public static java.util.List<org.mimtf.data.pipeline.SampleStage> pipelineStages(Recipe r) {
+    if (r.hasCcvit()) {
+      int g = r.getModel().getImageSize() / r.getModel().getPatchSize();
+      return java.util.List.of(org.mimtf.data.pipeline.Stages.replacement("replaced", "mask", g * g,
+          r.getCcvit().getNumReplacedPatches()));
+    }
+    return java.util.List.of();
+  }
+
+  /**
+   * The encoder a recipe's method keeps, without loading its artifacts (export and evaluation need
+   * only its shape and checkpoint scope).
+   */
+  public static EncoderSpec encoderSpec(Recipe r) {
+    org.mimtf.nn.VitConfig vit = org.mimtf.nn.VitConfig.from(r.getModel());
+    return switch (r.getMethodCase()) {
+      case CONMIM -> new EncoderSpec(vit, r.getConmim().getExportEncoder()
+          == org.mimtf.config.proto.ConmimConfig.ExportEncoder.MOMENTUM ? "momentum/encoder" : "encoder");
+      case MOCA -> new EncoderSpec(vit, "teacher/encoder");
+      default -> new EncoderSpec(vit, "encoder");
+    };
+  }
+
+  private static MimMethod ccvit(Recipe r) {
+    Path dir = CentroidTokenizerBuilder.dir(r);
+    Path file = dir.resolve("centroids.npy");
+    if (!Files.exists(file)) {
+      throw new UserException("no CCViT tokenizer at " + file + ": build it first with\n  scripts/mimtf tokenizer "
+          + "build --recipe <this recipe>\n(or point ccvit.tokenizer.dir at an existing tokenizer folder)");
+    }
+    Npy.Array a = Npy.read(file);
+    int k = r.getCcvit().getTokenizer().getNumCentroids();
+    if (a.shape().length != 2 || a.shape()[0] != k) {
+      throw new UserException(file + " holds centroids of shape " + java.util.Arrays.toString(a.shape())
+          + " but ccvit.tokenizer.num_centroids is " + k + "; rebuild the tokenizer");
+    }
+    return new CcvitMethod(r, a.data(), k);
+  }
+}

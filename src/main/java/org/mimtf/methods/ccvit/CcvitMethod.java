@@ -1,0 +1,197 @@
+package org.mimtf.methods.ccvit;
+
+import java.util.List;
+import org.mimtf.config.proto.CcvitConfig;
+import org.mimtf.config.proto.Recipe;
+import org.mimtf.data.pipeline.SampleStage;
+import org.mimtf.methods.EncoderSpec;
+import org.mimtf.methods.MimMethod;
+import org.mimtf.methods.TowerInputs;
+import org.mimtf.methods.TowerOutput;
+import org.mimtf.nn.AggregationHead;
+import org.mimtf.nn.Compute;
+import org.mimtf.nn.Dense;
+import org.mimtf.nn.LayerNorm;
+import org.mimtf.nn.Param;
+import org.mimtf.nn.ParamStore;
+import org.mimtf.nn.Patches;
+import org.mimtf.nn.VisionTransformer;
+import org.mimtf.nn.VitConfig;
+import org.mimtf.methods.Losses;
+import org.mimtf.tokenizers.CentroidAssign;
+import org.tensorflow.Operand;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.op.Ops;
+import org.tensorflow.types.TBool;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt32;
+import org.tensorflow.types.TInt64;
+
+/**
+ * CCViT (Yan et al. 2023; ccvit.md): k-means centroids of raw pixel patches are both the tokenizer
+ * and a way to corrupt the input. Each image is corrupted twice over: a block-wise mask (mask token)
+ * and, among the visible patches, a few replaced by their nearest centroid's pixels. The encoder
+ * predicts the centroid id of every corrupted position from its last layer (cross-entropy), and a
+ * 2-block pixel head fed with [last-layer CLS; block-l patch tokens] regresses the per-patch
+ * normalised original pixels there (MSE):
+ * <pre>  L = CE(token_logits[T], ids[T]) + MSE(pixel_pred[T], normalise(x)[T]),  T = M ∪ R  (Eq. 7)</pre>
+ *
+ * <p>Batch fields: {@code image} [B, H, W, C] in [0, 1], {@code mask} [B, N], {@code replaced} [B, N]
+ * (disjoint from the mask; drawn by the pipeline).
+ */
+public final class CcvitMethod implements MimMethod {
+  private final Recipe recipe;
+  private final CcvitConfig cfg;
+  private final VitConfig vit;
+  private final float[] centroids;
+  private final int numCentroids;
+  private final String view;
+  private VisionTransformer encoder;
+  private Dense tokenHead;
+  private AggregationHead pixelBlock;
+  private LayerNorm pixelNorm;
+  private Dense pixelHead;
+  private Param centroidTable;
+
+  /**
+   * @param centroids the tokenizer's centroids [K, C·P·P] in (c, py, px) order, row-major
+   */
+  public CcvitMethod(Recipe recipe, float[] centroids, int numCentroids) {
+    this.recipe = recipe;
+    this.cfg = recipe.getCcvit();
+    this.vit = VitConfig.from(recipe.getModel());
+    this.centroids = centroids;
+    this.numCentroids = numCentroids;
+    this.view = recipe.getData().getView(0).getName();
+    if (centroids.length != numCentroids * vit.patchDim()) {
+      throw new IllegalArgumentException("centroids hold " + centroids.length + " values; expected "
+          + numCentroids + " x " + vit.patchDim() + " (K x C·P·P)");
+    }
+  }
+
+  @Override
+  public String name() {
+    return "ccvit";
+  }
+
+  @Override
+  public List<SampleStage> extraStages() {
+    return org.mimtf.methods.Methods.pipelineStages(recipe);
+  }
+
+  @Override
+  public void create(Ops tf, ParamStore ps) {
+    encoder = VisionTransformer.create(ps, tf.withSubScope("encoder"), vit, true);
+    Ops heads = tf.withSubScope("heads");
+    int d = vit.width();
+    tokenHead = Dense.create(ps, heads.withSubScope("token"), d, numCentroids, true,
+        encoder.initScheme().kernel(d, numCentroids, 1f), vit.depth() + 1);
+    Ops pix = heads.withSubScope("pixel");
+    pixelBlock = AggregationHead.create(ps, pix, encoder, cfg.getPixelHead(), cfg.getEarlyLayers());
+    pixelNorm = LayerNorm.create(ps, pix.withSubScope("norm"), d, vit.layerNormEps(), vit.depth() + 1);
+    pixelHead = Dense.create(ps, pix.withSubScope("head"), d, vit.patchDim(), true,
+        encoder.initScheme().kernel(d, vit.patchDim(), 1f), vit.depth() + 1);
+    // The tokenizer travels with the model (and its checkpoints), frozen.
+    centroidTable = ps.create(tf.withSubScope("tokenizer"), "centroids", Shape.of(numCentroids, vit.patchDim()),
+        Param.Kind.STATE, 0, false, (t, n, s) -> t.reshape(t.constant(centroids),
+            t.constant(new long[] {numCentroids, vit.patchDim()})));
+  }
+
+  @Override
+  public TowerOutput tower(Ops tf, Compute c, TowerInputs in) {
+    Operand<TFloat32> image = in.floats(view);
+    Operand<TBool> mask = in.bools("mask");
+    Operand<TBool> replaced = in.bools("replaced");
+    int n = vit.numPatches();
+    int pd = vit.patchDim();
+    Operand<TFloat32> table = centroidTable.read();
+
+    // Tokenise the un-normalised [0, 1] view (ccvit.md §9).
+    Operand<TFloat32> patches = Patches.patchify(tf, image, vit.imageSize(), vit.patchSize(), vit.channels());
+    Operand<TFloat32> rows = tf.reshape(patches, tf.constant(new int[] {-1, pd}));
+    Operand<TInt32> ids = tf.stopGradient(tf.reshape(CentroidAssign.ids(tf, c, rows, table),
+        tf.constant(new int[] {-1, n})));
+
+    // Replace R patches by their centroid's pixels, before normalisation and patch embedding.
+    Operand<TFloat32> centroidPixels = tf.gather(table, ids, tf.constant(0));
+    Operand<TBool> rep3 = tf.broadcastTo(tf.expandDims(replaced, tf.constant(-1)), tf.shape(patches));
+    Operand<TFloat32> corruptedPatches = tf.select(rep3, centroidPixels, patches);
+    Operand<TFloat32> input = Patches.unpatchify(tf, corruptedPatches, vit.imageSize(), vit.patchSize(),
+        vit.channels());
+
+    VisionTransformer.Output out = encoder.forward(tf, c, input,
+        VisionTransformer.Inputs.none().mask(mask).dropSeed(in.step().dropSeed()));
+
+    // T = M ∪ R (disjoint by construction); both losses are taken there only.
+    Operand<TBool> corrupted = tf.math.logicalOr(mask, replaced);
+    Operand<TInt64> where = tf.where(corrupted);
+
+    Operand<TFloat32> tokens = tf.gatherNd(out.patchTokens(tf), where);
+    Operand<TFloat32> logits = tokenHead.apply(tf, c, tokens);
+    Operand<TInt32> labels = tf.gatherNd(ids, where);
+    Operand<TFloat32> ce = Losses.crossEntropy(tf, logits, labels, numCentroids);
+
+    Operand<TFloat32> agg = pixelBlock.apply(tf, c, out, encoder.sharedRelativeBias(tf), in.step().dropSeed());
+    Operand<TFloat32> pixTokens = tf.gatherNd(VisionTransformer.dropCls(tf, agg), where);
+    Operand<TFloat32> pred = pixelHead.apply(tf, c, pixelNorm.apply(tf, pixTokens));
+    Operand<TFloat32> target = tf.gatherNd(patches, where);
+    if (cfg.getNormalizePixelTarget()) {
+      target = Losses.normalizePerPatch(tf, target, 1e-6f);
+    }
+    Operand<TFloat32> mse = tf.math.mean(tf.math.squaredDifference(pred, tf.stopGradient(target)),
+        tf.constant(new int[] {0, 1}));
+
+    Operand<TFloat32> loss = tf.math.add(tf.math.mul(ce, tf.constant(cfg.getTokenLossWeight())),
+        tf.math.mul(mse, tf.constant(cfg.getPixelLossWeight())));
+
+    // Accuracy on masked positions, and separately on replaced ones (ccvit.md §10: R should be easier).
+    Operand<TFloat32> allLogits = tf.reshape(tokenHead.apply(tf, c, tf.reshape(out.patchTokens(tf),
+        tf.constant(new int[] {-1, vit.width()}))), tf.constant(new int[] {-1, n, numCentroids}));
+    Operand<TFloat32> correct = tf.dtypes.cast(tf.math.equal(
+        tf.math.argMax(allLogits, tf.constant(2), TInt32.class), ids), TFloat32.class);
+    Operand<TFloat32> accMasked = Losses.maskedMean(tf, correct, mask);
+    Operand<TFloat32> accReplaced = Losses.maskedMean(tf, correct, replaced);
+
+    Operand<TFloat32> recon = reconstruction(tf, patches, pred, where, mask, replaced);
+    Operand<TFloat32> shown = Patches.unpatchify(tf, tf.select(
+        tf.broadcastTo(tf.expandDims(mask, tf.constant(-1)), tf.shape(patches)),
+        tf.fill(tf.shape(patches), tf.constant(0.5f)), corruptedPatches), vit.imageSize(), vit.patchSize(),
+        vit.channels());
+    return TowerOutput.builder(loss)
+        .term("token_ce", ce)
+        .term("pixel_mse", mse)
+        .metric("token_acc_masked", accMasked)
+        .metric("token_acc_replaced", accReplaced)
+        .image("original", image)
+        .image("input", shown)
+        .image("reconstruction", recon)
+        .build();
+  }
+
+  /** Original pixels where uncorrupted, the pixel head's prediction (de-normalised) at T. */
+  private Operand<TFloat32> reconstruction(Ops tf, Operand<TFloat32> patches, Operand<TFloat32> pred,
+      Operand<TInt64> where, Operand<TBool> mask, Operand<TBool> replaced) {
+    Operand<TFloat32> orig = tf.gatherNd(patches, where);
+    Operand<TFloat32> shown = pred;
+    if (cfg.getNormalizePixelTarget()) {
+      Operand<TFloat32> mean = tf.math.mean(orig, tf.constant(-1), org.tensorflow.op.math.Mean.keepDims(true));
+      Operand<TFloat32> std = tf.math.sqrt(tf.math.add(Losses.unbiasedVariance(tf, orig), tf.constant(1e-6f)));
+      shown = tf.math.add(tf.math.mul(pred, std), mean);
+    }
+    Operand<TFloat32> scattered = tf.scatterNd(where, shown, tf.shape(patches, TInt64.class));
+    Operand<TBool> t = tf.math.logicalOr(mask, replaced);
+    Operand<TFloat32> merged = tf.select(tf.broadcastTo(tf.expandDims(t, tf.constant(-1)), tf.shape(patches)),
+        scattered, patches);
+    return tf.clipByValue(Patches.unpatchify(tf, merged, vit.imageSize(), vit.patchSize(), vit.channels()),
+        tf.constant(0f), tf.constant(1f));
+  }
+
+  @Override
+  public EncoderSpec encoder() {
+    return new EncoderSpec(vit, "encoder");
+  }
+
+  public Recipe recipe() {
+    return recipe;
+  }
+}
