@@ -1,9 +1,13 @@
 package org.mimtf.data;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** Locations of the committed fixtures under {@code test-data/} (tests run from the project root). */
+/**
+ * Locations of the committed fixtures under {@code test-data/} (tests run from the project root).
+ */
 public final class TestData {
   private TestData() {}
 
@@ -23,8 +27,8 @@ public final class TestData {
   public static byte[] bytes(Path p) {
     try {
       return Files.readAllBytes(p);
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
   }
 }

@@ -3,13 +3,15 @@ package org.mimtf.data.decode;
 import org.mimtf.data.Image;
 
 /**
- * Turns encoded image bytes (JPEG, PNG, GIF, BMP) into an {@link Image} with a chosen channel count.
+ * Turns encoded image bytes (JPEG, PNG, GIF, BMP) into an {@link Image} with a chosen channel
+ * count.
  *
  * <p>The channel count is the caller's choice, not the file's: a data set mixes grayscale, palette,
  * RGBA and CMYK files, while a model has one input width. Decoders therefore convert every file to
  * {@code channels}: gray to RGB by replication, RGB to gray with the ITU-R 601 luma weights
- * 0.299/0.587/0.114 (what PIL's {@code convert('L')} and libjpeg use), alpha dropped, 16-bit samples
- * reduced to 8 bits. The output is {@code value / 255} in [0, 1], as {@link Image#fromBytes}.
+ * 0.299/0.587/0.114 (what PIL's {@code convert('L')} and libjpeg use), alpha dropped, 16-bit
+ * samples reduced to 8 bits. The output is {@code value / 255} in [0, 1], as {@link
+ * Image#fromBytes}.
  *
  * <p>Implementations are safe to call from several pipeline workers at once and hold native or
  * pooled resources, hence {@link AutoCloseable}.

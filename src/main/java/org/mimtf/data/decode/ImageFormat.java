@@ -4,12 +4,14 @@ package org.mimtf.data.decode;
  * The encoded image formats that both decoders read, recognised by their leading bytes.
  *
  * <p>Content, not the file name, decides: image collections are full of {@code .jpg} files that are
- * really PNGs (and of {@code Thumbs.db}, {@code .txt} notes and partial downloads). Sniffing the magic
- * bytes lets a folder source skip non-images and lets a decoder pick the right kernel without trusting
- * the extension.
+ * really PNGs (and of {@code Thumbs.db}, {@code .txt} notes and partial downloads). Sniffing the
+ * magic bytes lets a folder source skip non-images and lets a decoder pick the right kernel without
+ * trusting the extension.
  */
 public enum ImageFormat {
-  /** JFIF/Exif/Adobe JPEG: starts with an SOI marker followed by another marker, {@code FF D8 FF}. */
+  /**
+   * JFIF/Exif/Adobe JPEG: starts with an SOI marker followed by another marker, {@code FF D8 FF}.
+   */
   JPEG,
   /** PNG: the 8-byte signature {@code 89 'P' 'N' 'G' 0D 0A 1A 0A}. */
   PNG,
@@ -60,7 +62,13 @@ public enum ImageFormat {
     // V3 56, OS/2 v2 64, V4 108, V5 124).
     if (n >= 18 && head[0] == 'B' && head[1] == 'M') {
       long dib = u(head, 14) | u(head, 15) << 8 | u(head, 16) << 16 | (long) u(head, 17) << 24;
-      if (dib == 12 || dib == 40 || dib == 52 || dib == 56 || dib == 64 || dib == 108 || dib == 124) {
+      if (dib == 12
+          || dib == 40
+          || dib == 52
+          || dib == 56
+          || dib == 64
+          || dib == 108
+          || dib == 124) {
         return BMP;
       }
     }

@@ -29,15 +29,15 @@ import org.mimtf.data.Image;
 import org.w3c.dom.Node;
 
 /**
- * Decodes images with {@code javax.imageio}: no native code, no TensorFlow session, so it works where
- * the TF decoder cannot be used and serves as an independent check of it.
+ * Decodes images with {@code javax.imageio}: no native code, no TensorFlow session, so it works
+ * where the TF decoder cannot be used and serves as an independent check of it.
  *
  * <p>Pixels are taken from the raster as stored, never through {@link BufferedImage#getRGB}: that
  * path colour-converts gray images from a linear gray space to sRGB and brightens them, which no
  * other decoder does. Conversions follow the {@link ImageDecoder} contract and the TF decoder:
- * palette expanded, alpha dropped, 16-bit samples reduced to their high byte (libpng's
- * {@code png_set_strip_16}), 1/2/4-bit gray scaled to 8 bits, RGB to gray with {@link Pixels}'s
- * luma. GIFs give their first frame on the logical screen, as TF's GIF kernel does.
+ * palette expanded, alpha dropped, 16-bit samples reduced to their high byte (libpng's {@code
+ * png_set_strip_16}), 1/2/4-bit gray scaled to 8 bits, RGB to gray with {@link Pixels}'s luma. GIFs
+ * give their first frame on the logical screen, as TF's GIF kernel does.
  *
  * <p>Limits: javax.imageio cannot read CMYK/YCCK JPEGs (use the TensorFlow decoder for those; the
  * error says so), and its JPEG reader only warns about truncated data; such warnings are treated as
@@ -67,7 +67,9 @@ public final class JavaImageDecoder implements ImageDecoder {
     if (format == null) {
       throw new BadInputException(
           origin,
-          "not a decodable image (not JPEG, PNG, GIF or BMP: " + ImageFormat.describeHead(bytes) + ")");
+          "not a decodable image (not JPEG, PNG, GIF or BMP: "
+              + ImageFormat.describeHead(bytes)
+              + ")");
     }
     if (format == ImageFormat.JPEG && JpegInfo.components(bytes) == 4) {
       throw new BadInputException(
@@ -77,7 +79,8 @@ public final class JavaImageDecoder implements ImageDecoder {
     }
     ImageReaderSpi spi = providers.get(format);
     if (spi == null) {
-      throw new BadInputException(origin, "not a decodable image (no javax.imageio reader for " + format + ")");
+      throw new BadInputException(
+          origin, "not a decodable image (no javax.imageio reader for " + format + ")");
     }
     Decoded d;
     try {
@@ -94,15 +97,23 @@ public final class JavaImageDecoder implements ImageDecoder {
     }
     if (d.channels < 0) {
       throw new BadInputException(
-          origin, "not a decodable image (" + format + " with an unsupported colour model: " + d.model + ")");
+          origin,
+          "not a decodable image ("
+              + format
+              + " with an unsupported colour model: "
+              + d.model
+              + ")");
     }
-    return Image.fromBytes(d.height, d.width, channels, Pixels.convert(d.pixels, d.channels, channels));
+    return Image.fromBytes(
+        d.height, d.width, channels, Pixels.convert(d.pixels, d.channels, channels));
   }
 
   /** Decoded 8-bit pixels with their native channel count (-1: unsupported colour model). */
-  private record Decoded(int height, int width, int channels, byte[] pixels, String warning, String model) {}
+  private record Decoded(
+      int height, int width, int channels, byte[] pixels, String warning, String model) {}
 
-  private static Decoded read(ImageReaderSpi spi, byte[] bytes, ImageFormat format) throws IOException {
+  private static Decoded read(ImageReaderSpi spi, byte[] bytes, ImageFormat format)
+      throws IOException {
     ImageReader reader = spi.createReaderInstance();
     List<String> warnings = new ArrayList<>();
     reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
@@ -174,8 +185,9 @@ public final class JavaImageDecoder implements ImageDecoder {
   }
 
   /**
-   * Fast path for 8-bit pixel-interleaved rasters (JPEG gray/BGR, 8-bit PNGs): reorders straight from
-   * the backing array instead of going through {@code int[]} samples. Null if the raster is not one.
+   * Fast path for 8-bit pixel-interleaved rasters (JPEG gray/BGR, 8-bit PNGs): reorders straight
+   * from the backing array instead of going through {@code int[]} samples. Null if the raster is
+   * not one.
    */
   private static byte[] interleavedBytes(Raster r, int w, int h, int bits) {
     if (bits != 8
@@ -208,7 +220,8 @@ public final class JavaImageDecoder implements ImageDecoder {
 
   /**
    * Places a GIF's first frame on its logical screen (zeros elsewhere), as TF's GIF kernel returns
-   * screen-sized images. Almost every GIF's first frame covers the whole screen; then this is a no-op.
+   * screen-sized images. Almost every GIF's first frame covers the whole screen; then this is a
+   * no-op.
    */
   private static Decoded onLogicalScreen(ImageReader reader, Decoded frame) throws IOException {
     IIOMetadata stream = reader.getStreamMetadata();
@@ -216,7 +229,8 @@ public final class JavaImageDecoder implements ImageDecoder {
     if (stream == null || image == null) {
       return frame;
     }
-    Node screen = child(stream.getAsTree("javax_imageio_gif_stream_1.0"), "LogicalScreenDescriptor");
+    Node screen =
+        child(stream.getAsTree("javax_imageio_gif_stream_1.0"), "LogicalScreenDescriptor");
     Node desc = child(image.getAsTree("javax_imageio_gif_image_1.0"), "ImageDescriptor");
     if (screen == null || desc == null) {
       return frame;
@@ -233,7 +247,8 @@ public final class JavaImageDecoder implements ImageDecoder {
     for (int y = 0; y < frame.height && y + top < sh; y++) {
       int n = Math.min(frame.width, sw - left);
       if (n > 0) {
-        System.arraycopy(frame.pixels, y * frame.width * c, out, ((y + top) * sw + left) * c, n * c);
+        System.arraycopy(
+            frame.pixels, y * frame.width * c, out, ((y + top) * sw + left) * c, n * c);
       }
     }
     return new Decoded(sh, sw, c, out, null, frame.model);

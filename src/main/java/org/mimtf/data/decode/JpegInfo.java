@@ -1,16 +1,17 @@
 package org.mimtf.data.decode;
 
 /**
- * Reads the component count from a JPEG's frame header without decoding it. Both decoders need to
- * know about 4-component (CMYK/YCCK) files before decoding: libjpeg cannot convert them to gray, and
- * javax.imageio cannot read them at all.
+ * Reads the component count from a JPEG's frame header without decoding it. The TF decoder uses it
+ * to decode 1-component files directly to gray (everything else goes through RGB), the Java decoder
+ * to refuse 4-component (CMYK/YCCK) files, which javax.imageio cannot read, with a clear message.
  */
 final class JpegInfo {
   private JpegInfo() {}
 
   /**
-   * Number of components in the first SOF segment (1 gray, 3 YCbCr/RGB, 4 CMYK/YCCK), or -1 when the
-   * marker stream is malformed or ends before a frame header (the decoder will then report the error).
+   * Number of components in the first SOF segment (1 gray, 3 YCbCr/RGB, 4 CMYK/YCCK), or -1 when
+   * the marker stream is malformed or ends before a frame header (the decoder will then report the
+   * error).
    */
   static int components(byte[] b) {
     int i = 2; // after SOI

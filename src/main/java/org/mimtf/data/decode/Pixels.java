@@ -8,8 +8,8 @@ final class Pixels {
   private Pixels() {}
 
   /**
-   * Converts {@code pixels} with {@code from} channels per pixel (1 gray, 2 gray+alpha, 3 RGB,
-   * 4 RGBA) to {@code to} channels (1 or 3). Returns {@code pixels} itself when nothing changes.
+   * Converts {@code pixels} with {@code from} channels per pixel (1 gray, 2 gray+alpha, 3 RGB, 4
+   * RGBA) to {@code to} channels (1 or 3). Returns {@code pixels} itself when nothing changes.
    *
    * <p>RGB to gray uses Pillow's fixed-point ITU-R 601 luma, {@code (19595 R + 38470 G + 7471 B +
    * 2^15) >> 16}, so gray images match PIL's {@code convert('L')} exactly; alpha is dropped, not

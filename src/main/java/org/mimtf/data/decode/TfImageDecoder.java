@@ -24,40 +24,44 @@ import org.tensorflow.types.TString;
 import org.tensorflow.types.TUint8;
 
 /**
- * Decodes images with TensorFlow's own C++ kernels (libjpeg-turbo, libpng, giflib), the decoders that
- * {@code tf.io.decode_image} uses in Python, so pixels match a Python TF input pipeline.
+ * Decodes images with TensorFlow's own C++ kernels (libjpeg-turbo, libpng, giflib), the decoders
+ * that {@code tf.io.decode_image} uses in Python, so pixels match a Python TF input pipeline.
  *
- * <p>One small graph holds a string placeholder and one decode op per (format, channels) case; a call
- * sniffs the format and fetches the matching output, so only that kernel runs. Picking the kernel
- * ourselves (rather than one generic {@code DecodeImage}) lets us set the JPEG options that matter
- * ({@code INTEGER_ACCURATE} DCT, the libjpeg default that PIL and javax.imageio also use, instead of
- * TF's faster, slightly less exact default) and route around cases a kernel rejects:
+ * <p>One small graph holds a string placeholder and one decode op per (format, channels) case; a
+ * call sniffs the format and fetches the matching output, so only that kernel runs. Picking the
+ * kernel ourselves (rather than one generic {@code DecodeImage}) lets us set the JPEG option that
+ * matters, the {@code INTEGER_ACCURATE} IDCT (libjpeg's default, used by PIL and javax.imageio),
+ * instead of TF's default fast IDCT: on the 256x256 benchmark JPEGs the fast one differs from
+ * javax.imageio by up to 5/255 (mean 1/255), the accurate one not at all (measured). It also lets
+ * us route around cases a kernel rejects:
  *
  * <ul>
- *   <li>JPEG, 3 channels: libjpeg converts gray and YCbCr, and TF's kernel converts CMYK/YCCK (Adobe
- *       inverted or not) itself.
- *   <li>JPEG, 1 channel: libjpeg returns the luma (Y) plane directly, except for CMYK files, which
- *       libjpeg cannot turn into gray: those are decoded to RGB and converted with {@link Pixels}.
+ *   <li>JPEG, 3 channels: libjpeg converts gray and YCbCr, and TF's kernel converts CMYK/YCCK
+ *       (Adobe inverted or not) itself.
+ *   <li>JPEG, 1 channel: grayscale files are decoded as they are; colour files are decoded to RGB
+ *       and converted with {@link Pixels}, like PIL's {@code convert('L')} and the Java decoder.
+ *       libjpeg's own gray output (the Y plane) differs from that by up to 6/255 where the RGB
+ *       values clip (measured), and libjpeg cannot turn CMYK into gray at all.
  *   <li>PNG: 3 channels are libpng's own (palette expanded, gray replicated, alpha stripped, 16-bit
  *       reduced); for 1 channel the native channels are decoded and converted with the same luma as
- *       the Java decoder, because libpng's rgb-to-gray uses other weights.
+ *       the Java decoder, so both decoders agree exactly (libpng's own rgb-to-gray need not).
  *   <li>GIF: first frame only ({@code expand_animations=false}), as RGB (the GIF kernel supports
  *       nothing else); BMP: native channels. Both are then converted with {@link Pixels}.
  * </ul>
  *
  * <p>Thread safety: {@link Session} runs are thread-safe, so pipeline workers share one decoder.
  *
- * <p>Threads: the session gets its own inter-op pool ({@code use_per_session_threads}), sized to the
- * number of concurrent callers, and leaves {@code intra_op_parallelism_threads} at 0. Both choices
- * are about other sessions in the process, not about decoding (the decode kernels are
- * single-threaded and do not shard work over the intra-op pool). TensorFlow keeps one process-wide intra-op pool
- * and one process-wide inter-op pool, each created with the settings of the first session that needs
- * it; later sessions' settings are ignored (verified with TF Java 1.0 by counting native threads: a
- * first session with intra 1 / inter 1 left a later intra 8 / inter 8 session with one thread each).
- * Asking for one intra-op thread here would therefore make the training step single-threaded
- * whenever the decoder happens to be created first; 0 gives TensorFlow's default (one per core), the
- * same as a trainer with default settings. A trainer that sets its own thread counts must create its
- * session before any decoder.
+ * <p>Threads: the session gets its own inter-op pool ({@code use_per_session_threads}), sized to
+ * the number of concurrent callers, and leaves {@code intra_op_parallelism_threads} at 0. Both
+ * choices are about other sessions in the process, not about decoding (the decode kernels are
+ * single-threaded and do not shard work over the intra-op pool). TensorFlow keeps one process-wide
+ * intra-op pool and one process-wide inter-op pool, each created with the settings of the first
+ * session that needs it; later sessions' settings are ignored (verified with TF Java 1.0 by
+ * counting native threads: a first session with intra 1 / inter 1 left a later intra 8 / inter 8
+ * session with one thread each). Asking for one intra-op thread here would therefore make the
+ * training step single-threaded whenever the decoder happens to be created first; 0 gives
+ * TensorFlow's default (one per core), the same as a trainer with default settings. A trainer that
+ * sets its own thread counts must create its session before any decoder.
  */
 public final class TfImageDecoder implements ImageDecoder {
   private final Graph graph;
@@ -90,13 +94,21 @@ public final class TfImageDecoder implements ImageDecoder {
       input = tf.withName("encoded").placeholder(TString.class, Placeholder.shape(Shape.scalar()));
       jpeg1 = jpeg(tf, "jpeg1", 1);
       jpeg3 = jpeg(tf, "jpeg3", 3);
-      pngNative = tf.withName("png_native").image.decodePng(input, TUint8.class, DecodePng.channels(0L)).image();
-      png3 = tf.withName("png3").image.decodePng(input, TUint8.class, DecodePng.channels(3L)).image();
+      pngNative =
+          tf.withName("png_native")
+              .image
+              .decodePng(input, TUint8.class, DecodePng.channels(0L))
+              .image();
+      png3 =
+          tf.withName("png3").image.decodePng(input, TUint8.class, DecodePng.channels(3L)).image();
       gif3 =
           tf.withName("gif3")
               .image
               .decodeImage(
-                  input, TUint8.class, DecodeImage.channels(3L), DecodeImage.expandAnimations(false))
+                  input,
+                  TUint8.class,
+                  DecodeImage.channels(3L),
+                  DecodeImage.expandAnimations(false))
               .image();
       bmpNative = tf.withName("bmp_native").image.decodeBmp(input, DecodeBmp.channels(0L)).image();
       ConfigProto config =
@@ -132,11 +144,13 @@ public final class TfImageDecoder implements ImageDecoder {
     if (format == null) {
       throw new BadInputException(
           origin,
-          "not a decodable image (not JPEG, PNG, GIF or BMP: " + ImageFormat.describeHead(bytes) + ")");
+          "not a decodable image (not JPEG, PNG, GIF or BMP: "
+              + ImageFormat.describeHead(bytes)
+              + ")");
     }
     Output<TUint8> out =
         switch (format) {
-          case JPEG -> channels == 3 || JpegInfo.components(bytes) == 4 ? jpeg3 : jpeg1;
+          case JPEG -> channels == 1 && JpegInfo.components(bytes) == 1 ? jpeg1 : jpeg3;
           case PNG -> channels == 3 ? png3 : pngNative;
           case GIF -> gif3;
           case BMP -> bmpNative;
@@ -151,7 +165,8 @@ public final class TfImageDecoder implements ImageDecoder {
       Shape s = img.shape();
       if (s.numDimensions() != 3) {
         throw new BadInputException(
-            origin, "not a decodable image (" + format + " decoded to shape " + s + ", expected HWC)");
+            origin,
+            "not a decodable image (" + format + " decoded to shape " + s + ", expected HWC)");
       }
       h = (int) s.get(0);
       w = (int) s.get(1);
@@ -171,8 +186,8 @@ public final class TfImageDecoder implements ImageDecoder {
   }
 
   /**
-   * The first line of a TensorFlow error, without the {@code [[{{node ...}}]]} suffix that names our
-   * graph's internals and means nothing to someone fixing their data.
+   * The first line of a TensorFlow error, without the {@code [[{{node ...}}]]} suffix that names
+   * our graph's internals and means nothing to someone fixing their data.
    */
   static String summary(RuntimeException e) {
     String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();

@@ -13,8 +13,8 @@ import org.mimtf.data.BadInputException;
 import org.mimtf.data.Image;
 
 /**
- * MNIST-style IDX files (MNIST, Fashion-MNIST, KMNIST, EMNIST): an images file and an optional labels
- * file, raw or gzip-compressed.
+ * MNIST-style IDX files (MNIST, Fashion-MNIST, KMNIST, EMNIST): an images file and an optional
+ * labels file, raw or gzip-compressed.
  *
  * <p>Compression is recognised by the gzip magic bytes {@code 1f 8b}, not by the {@code .gz}
  * extension, because both variants circulate under both names (browsers and some mirrors decompress
@@ -42,7 +42,14 @@ public final class IdxSource implements Source {
   private final int numClasses;
 
   private IdxSource(
-      Path imagesPath, Path labelsPath, int count, int height, int width, byte[] pixels, byte[] labels, int numClasses) {
+      Path imagesPath,
+      Path labelsPath,
+      int count,
+      int height,
+      int width,
+      byte[] pixels,
+      byte[] labels,
+      int numClasses) {
     this.imagesPath = imagesPath;
     this.labelsPath = labelsPath;
     this.count = count;
@@ -69,7 +76,8 @@ public final class IdxSource implements Source {
     int h = dims[1];
     int w = dims[2];
     if (h <= 0 || w <= 0) {
-      throw new BadInputException(images.toString(), "images of size " + h + "x" + w + " (IDX header)");
+      throw new BadInputException(
+          images.toString(), "images of size " + h + "x" + w + " (IDX header)");
     }
     int headerBytes = 4 + 4 * 3;
     long expected = headerBytes + (long) n * h * w;
@@ -94,7 +102,14 @@ public final class IdxSource implements Source {
         int l = lab[i] & 0xff;
         if (numClasses > 0 && l >= numClasses) {
           throw new BadInputException(
-              labels + "#" + i, "label " + l + " is outside [0, " + numClasses + ") (num_classes = " + numClasses + ")");
+              labels + "#" + i,
+              "label "
+                  + l
+                  + " is outside [0, "
+                  + numClasses
+                  + ") (num_classes = "
+                  + numClasses
+                  + ")");
         }
         max = Math.max(max, l);
       }
@@ -108,7 +123,8 @@ public final class IdxSource implements Source {
   /** The file's bytes, gunzipped if they start with the gzip magic. */
   private static byte[] load(Path path) {
     if (!Files.isRegularFile(path)) {
-      throw new BadInputException(path.toString(), "does not exist or is not a file (expected an IDX file)");
+      throw new BadInputException(
+          path.toString(), "does not exist or is not a file (expected an IDX file)");
     }
     try {
       byte[] raw = Files.readAllBytes(path);
@@ -118,7 +134,8 @@ public final class IdxSource implements Source {
           in.transferTo(out);
           return out.toByteArray();
         } catch (IOException e) {
-          throw new BadInputException(path.toString(), "corrupt or truncated gzip data (" + e.getMessage() + ")", e);
+          throw new BadInputException(
+              path.toString(), "corrupt or truncated gzip data (" + e.getMessage() + ")", e);
         }
       }
       return raw;
@@ -130,16 +147,16 @@ public final class IdxSource implements Source {
   /** Checks the magic and returns the dimensions. */
   private static int[] header(byte[] b, Path path, int magic, String what) {
     if (b.length < 4) {
-      throw new BadInputException(path.toString(), "too short for an IDX file (" + b.length + " bytes)");
+      throw new BadInputException(
+          path.toString(), "too short for an IDX file (" + b.length + " bytes)");
     }
     int m = readInt(b, 0);
     if (m != magic) {
-      String hint = m == (magic == IMAGES_MAGIC ? LABELS_MAGIC : IMAGES_MAGIC)
-          ? " (this is an IDX " + (magic == IMAGES_MAGIC ? "labels" : "images") + " file: are the images and labels paths swapped?)"
-          : ((m >>> 16) == 0 && ((m >>> 8) & 0xff) != 0x08 ? " (element type is not unsigned byte 0x08)" : " (not an IDX file)");
       throw new BadInputException(
           path.toString(),
-          String.format("wrong magic number 0x%08x for an IDX %s file, expected 0x%08x%s", m, what, magic, hint));
+          String.format(
+              "wrong magic number 0x%08x for an IDX %s file, expected 0x%08x%s",
+              m, what, magic, magicHint(m, magic)));
     }
     int nd = magic & 0xff;
     if (b.length < 4 + 4 * nd) {
@@ -149,31 +166,70 @@ public final class IdxSource implements Source {
     for (int i = 0; i < nd; i++) {
       dims[i] = readInt(b, 4 + 4 * i);
       if (dims[i] < 0) {
-        throw new BadInputException(path.toString(), "IDX dimension " + i + " is negative or too large: " + (dims[i] & 0xffffffffL));
+        throw new BadInputException(
+            path.toString(),
+            "IDX dimension " + i + " is negative or too large: " + (dims[i] & 0xffffffffL));
       }
     }
     return dims;
   }
 
+  /** Why a magic number is wrong, in the terms of the likely mistake. */
+  private static String magicHint(int found, int expected) {
+    int other = expected == IMAGES_MAGIC ? LABELS_MAGIC : IMAGES_MAGIC;
+    if (found == other) {
+      return " (this is an IDX "
+          + (expected == IMAGES_MAGIC ? "labels" : "images")
+          + " file: are the images and labels paths swapped?)";
+    }
+    if ((found >>> 16) != 0) {
+      return " (not an IDX file)";
+    }
+    int type = (found >>> 8) & 0xff;
+    if (type != 0x08) {
+      return String.format(
+          " (element type 0x%02x; only unsigned bytes, 0x08, are supported)", type);
+    }
+    return " (an IDX file with "
+        + (found & 0xff)
+        + " dimensions, expected "
+        + (expected & 0xff)
+        + ")";
+  }
+
   private static void checkLength(byte[] b, long expected, Path path, String what) {
     if (expected > Integer.MAX_VALUE - 8) {
-      throw new BadInputException(path.toString(), "IDX header announces " + what + ", too large to load (" + expected + " bytes)");
+      throw new BadInputException(
+          path.toString(),
+          "IDX header announces " + what + ", too large to load (" + expected + " bytes)");
     }
     if (b.length < expected) {
       throw new BadInputException(
           path.toString(),
-          "truncated IDX file: the header announces " + what + " (" + expected + " bytes) but there are "
-              + b.length + " bytes");
+          "truncated IDX file: the header announces "
+              + what
+              + " ("
+              + expected
+              + " bytes) but there are "
+              + b.length
+              + " bytes");
     }
     if (b.length > expected) {
       throw new BadInputException(
           path.toString(),
-          "IDX file has " + (b.length - expected) + " bytes after the " + what + " its header announces");
+          "IDX file has "
+              + (b.length - expected)
+              + " bytes after the "
+              + what
+              + " its header announces");
     }
   }
 
   private static int readInt(byte[] b, int i) {
-    return (b[i] & 0xff) << 24 | (b[i + 1] & 0xff) << 16 | (b[i + 2] & 0xff) << 8 | (b[i + 3] & 0xff);
+    return (b[i] & 0xff) << 24
+        | (b[i + 1] & 0xff) << 16
+        | (b[i + 2] & 0xff) << 8
+        | (b[i + 3] & 0xff);
   }
 
   @Override
@@ -208,18 +264,28 @@ public final class IdxSource implements Source {
     int n = height * width;
     byte[] px = new byte[n];
     System.arraycopy(pixels, index * n, px, 0, n);
-    return Record.decoded(index, imagesPath + "#" + index, Image.fromBytes(height, width, 1, px), label(index));
+    return Record.decoded(
+        index, imagesPath + "#" + index, Image.fromBytes(height, width, 1, px), label(index));
   }
 
   private void checkIndex(int index) {
     if (index < 0 || index >= count) {
-      throw new IndexOutOfBoundsException("index (" + index + ") must be in [0, " + count + ") of " + imagesPath);
+      throw new IndexOutOfBoundsException(
+          "index (" + index + ") must be in [0, " + count + ") of " + imagesPath);
     }
   }
 
   @Override
   public String describe() {
-    return "idx " + imagesPath + (labelsPath != null ? " + " + labelsPath.getFileName() : " (no labels)")
-        + " (" + count + " images " + height + "x" + width + ")";
+    return "idx "
+        + imagesPath
+        + (labelsPath != null ? " + " + labelsPath.getFileName() : " (no labels)")
+        + " ("
+        + count
+        + " images "
+        + height
+        + "x"
+        + width
+        + ")";
   }
 }

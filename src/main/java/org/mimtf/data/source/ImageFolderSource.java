@@ -15,15 +15,16 @@ import org.mimtf.data.decode.ImageFormat;
  * Images in a folder per class, {@code root/<class>/...}, the layout of torchvision's {@code
  * ImageFolder} and of the extracted ImageNet training set.
  *
- * <p>Classes are the sorted names of the non-hidden sub-folders and get labels 0..C-1 in that order,
- * so labels are the same on every machine and match torchvision's. Within a class, files are taken
- * from the whole sub-tree in sorted path order, again for a deterministic numbering.
+ * <p>Classes are the sorted names of the non-hidden sub-folders and get labels 0..C-1 in that
+ * order, so labels are the same on every machine and match torchvision's. Within a class, files are
+ * taken from the whole sub-tree in sorted path order, again for a deterministic numbering.
  *
  * <p>A file is included when its first bytes are a JPEG, PNG, GIF or BMP signature ({@link
  * ImageFormat}), whatever its name: real collections have upper-case, missing or wrong extensions,
- * and also notes, checksums and {@code Thumbs.db} files that must not reach the decoder. Hidden files
- * and folders (name starting with '.') are ignored, which drops macOS {@code ._*} resource forks that
- * carry image extensions but no image. Sniffing costs one small read per file when the source opens.
+ * and also notes, checksums and {@code Thumbs.db} files that must not reach the decoder. Hidden
+ * files and folders (name starting with '.') are ignored, which drops macOS {@code ._*} resource
+ * forks that carry image extensions but no image. Sniffing costs one small read per file when the
+ * source opens.
  *
  * <p>{@link #read} returns the encoded bytes; decoding is the pipeline's (parallel) job.
  */
@@ -50,7 +51,9 @@ public final class ImageFolderSource implements Source {
     if (!Files.isDirectory(root)) {
       throw new BadInputException(
           root.toString(),
-          Files.exists(root) ? "is not a folder (expected root/<class>/<images>)" : "does not exist (expected a folder root/<class>/<images>)");
+          Files.exists(root)
+              ? "is not a folder (expected root/<class>/<images>)"
+              : "does not exist (expected a folder root/<class>/<images>)");
     }
     List<Path> classDirs;
     try (Stream<Path> s = Files.list(root)) {
@@ -60,7 +63,8 @@ public final class ImageFolderSource implements Source {
     }
     if (classDirs.isEmpty()) {
       throw new BadInputException(
-          root.toString(), "has no class sub-folders (expected root/<class>/<images>, one folder per class)");
+          root.toString(),
+          "has no class sub-folders (expected root/<class>/<images>, one folder per class)");
     }
     List<String> classes = new ArrayList<>();
     List<Path> files = new ArrayList<>();
@@ -85,10 +89,14 @@ public final class ImageFolderSource implements Source {
     }
     if (files.isEmpty()) {
       throw new BadInputException(
-          root.toString(), "no JPEG, PNG, GIF or BMP files in its " + classes.size() + " class sub-folders");
+          root.toString(),
+          "no JPEG, PNG, GIF or BMP files in its " + classes.size() + " class sub-folders");
     }
     return new ImageFolderSource(
-        root, List.copyOf(classes), List.copyOf(files), labels.stream().mapToInt(Integer::intValue).toArray());
+        root,
+        List.copyOf(classes),
+        List.copyOf(files),
+        labels.stream().mapToInt(Integer::intValue).toArray());
   }
 
   private static Comparator<Path> byName() {
@@ -150,6 +158,12 @@ public final class ImageFolderSource implements Source {
 
   @Override
   public String describe() {
-    return "image folder " + root + " (" + files.size() + " images, " + classes.size() + " classes)";
+    return "image folder "
+        + root
+        + " ("
+        + files.size()
+        + " images, "
+        + classes.size()
+        + " classes)";
   }
 }

@@ -49,7 +49,9 @@ public final class SkippingPolicy {
     return new SkippingPolicy(true, maxSkipped, field);
   }
 
-  /** The policy {@code cfg} asks for; {@code field} is its recipe path, e.g. {@code data.source}. */
+  /**
+   * The policy {@code cfg} asks for; {@code field} is its recipe path, e.g. {@code data.source}.
+   */
   public static SkippingPolicy of(SourceConfig cfg, String field) {
     return switch (cfg.getOnError()) {
       case FAIL -> new SkippingPolicy(false, 0, field);
@@ -76,8 +78,14 @@ public final class SkippingPolicy {
     if (n > maxSkipped) {
       throw new BadInputException(
           e.origin(),
-          "too many bad inputs: " + n + " skipped, more than " + field + ".max_skipped (" + maxSkipped
-              + "); the last one: " + e.getMessage(),
+          "too many bad inputs: "
+              + n
+              + " skipped, more than "
+              + field
+              + ".max_skipped ("
+              + maxSkipped
+              + "); the last one: "
+              + e.getMessage(),
           e);
     }
     LOG.log(

@@ -10,16 +10,17 @@ import org.mimtf.config.proto.SourceConfig;
 import org.mimtf.data.BadInputException;
 
 /**
- * Builds a {@link Source} from its recipe message, {@link SourceConfig}: the only code that reads that
- * proto.
+ * Builds a {@link Source} from its recipe message, {@link SourceConfig}: the only code that reads
+ * that proto.
  *
  * <p>Errors name the recipe field as written in the recipe ({@code data.source.path}, {@code
- * eval.test.num_classes}) and the resolved path, because the person reading them will fix the recipe,
- * not the code.
+ * eval.test.num_classes}) and the resolved path, because the person reading them will fix the
+ * recipe, not the code.
  *
- * <p>Relative paths are resolved against the recipe's folder first and the working directory second,
- * so a recipe can ship next to its data ({@code path: "fashion-mnist/train-images-idx3-ubyte.gz"})
- * and still be run from anywhere, while a path given on the command line keeps working too.
+ * <p>Relative paths are resolved against the recipe's folder first and the working directory
+ * second, so a recipe can ship next to its data ({@code path:
+ * "fashion-mnist/train-images-idx3-ubyte.gz"}) and still be run from anywhere, while a path given
+ * on the command line keeps working too.
  */
 public final class Sources {
   private Sources() {}
@@ -33,16 +34,21 @@ public final class Sources {
    * Opens the source {@code cfg} describes and applies its {@code limit}.
    *
    * @param baseDir folder of the recipe file, or null to resolve against the working directory only
-   * @param field where {@code cfg} sits in the recipe ({@code data.source}, {@code eval.train}, ...),
-   *     for error messages
-   * @throws BadInputException if a path does not exist or the data is unusable; the message names the
-   *     field and the path
-   * @throws IllegalArgumentException for settings that are wrong on their face (kind unset, negative
-   *     limit, labels_path on a source that has no use for it)
+   * @param field where {@code cfg} sits in the recipe ({@code data.source}, {@code eval.train},
+   *     ...), for error messages
+   * @throws BadInputException if a path does not exist or the data is unusable; the message names
+   *     the field and the path
+   * @throws IllegalArgumentException for settings that are wrong on their face (kind unset,
+   *     negative limit, labels_path on a source that has no use for it)
    */
   public static Source open(SourceConfig cfg, Path baseDir, String field) {
-    checkArgument(cfg.getLimit() >= 0, "%s.limit (%s) must be >= 0 (0 = all)", field, cfg.getLimit());
-    checkArgument(cfg.getNumClasses() >= 0, "%s.num_classes (%s) must be >= 0 (0 = not checked)", field, cfg.getNumClasses());
+    checkArgument(
+        cfg.getLimit() >= 0, "%s.limit (%s) must be >= 0 (0 = all)", field, cfg.getLimit());
+    checkArgument(
+        cfg.getNumClasses() >= 0,
+        "%s.num_classes (%s) must be >= 0 (0 = not checked)",
+        field,
+        cfg.getNumClasses());
     checkArgument(
         cfg.getLabelsPath().isEmpty() || cfg.getKind() == SourceConfig.Kind.IDX,
         "%s.labels_path is only used by IDX sources, but kind is %s",
@@ -55,16 +61,23 @@ public final class Sources {
             Path labels =
                 cfg.getLabelsPath().isEmpty()
                     ? null
-                    : resolve(cfg.getLabelsPath(), baseDir, field + ".labels_path", "an IDX labels file");
+                    : resolve(
+                        cfg.getLabelsPath(), baseDir, field + ".labels_path", "an IDX labels file");
             yield IdxSource.open(images, labels, cfg.getNumClasses());
           }
           case IMAGE_FOLDER -> {
-            Path root = resolve(cfg.getPath(), baseDir, field + ".path", "a folder root/<class>/<images>");
+            Path root =
+                resolve(cfg.getPath(), baseDir, field + ".path", "a folder root/<class>/<images>");
             ImageFolderSource s = ImageFolderSource.open(root);
             if (cfg.getNumClasses() > 0 && cfg.getNumClasses() != s.numClasses()) {
               throw new BadInputException(
                   field + ".num_classes",
-                  cfg.getNumClasses() + " but " + root + " has " + s.numClasses() + " class sub-folders "
+                  cfg.getNumClasses()
+                      + " but "
+                      + root
+                      + " has "
+                      + s.numClasses()
+                      + " class sub-folders "
                       + preview(s.classNames()));
             }
             yield s;
@@ -75,7 +88,11 @@ public final class Sources {
           }
           case SYNTHETIC ->
               new SyntheticJpegSource(
-                  cfg.getSyntheticCount(), cfg.getSyntheticSize(), cfg.getSyntheticJpegQuality(), cfg.getNumClasses(), 0);
+                  cfg.getSyntheticCount(),
+                  cfg.getSyntheticSize(),
+                  cfg.getSyntheticJpegQuality(),
+                  cfg.getNumClasses(),
+                  0);
           case KIND_UNSET ->
               throw new IllegalArgumentException(
                   field + ".kind is not set (expected IDX, IMAGE_FOLDER, TFRECORD or SYNTHETIC)");
@@ -84,8 +101,8 @@ public final class Sources {
   }
 
   /**
-   * A view of the first {@code n} examples of {@code source} (all of them if it has fewer); closing the
-   * view closes {@code source}.
+   * A view of the first {@code n} examples of {@code source} (all of them if it has fewer); closing
+   * the view closes {@code source}.
    */
   public static Source limit(Source source, int n) {
     checkArgument(n > 0, "limit (%s) must be > 0", n);
@@ -118,8 +135,8 @@ public final class Sources {
   }
 
   /**
-   * Resolves {@code path}: absolute as is; relative against {@code baseDir} if it exists there, else
-   * against the working directory.
+   * Resolves {@code path}: absolute as is; relative against {@code baseDir} if it exists there,
+   * else against the working directory.
    *
    * @throws BadInputException naming {@code field} if the path is empty or exists in neither place
    */
@@ -139,13 +156,15 @@ public final class Sources {
   /** Like {@link #resolve}, but the file-name part may be a glob (TFRecord shards). */
   static String resolveShards(String path, Path baseDir, String field) {
     if (path.isEmpty()) {
-      throw new BadInputException(field, "is not set (expected a TFRecord file, a folder of them, or a glob)");
+      throw new BadInputException(
+          field, "is not set (expected a TFRecord file, a folder of them, or a glob)");
     }
     Path p = Path.of(path);
     String name = p.getFileName() == null ? "" : p.getFileName().toString();
     boolean glob = name.chars().anyMatch(ch -> ch == '*' || ch == '?' || ch == '[' || ch == '{');
     if (!glob) {
-      return resolve(path, baseDir, field, "a TFRecord file, a folder of them, or a glob").toString();
+      return resolve(path, baseDir, field, "a TFRecord file, a folder of them, or a glob")
+          .toString();
     }
     Path parent = p.getParent() == null ? Path.of("") : p.getParent();
     List<Path> candidates = candidates(parent, baseDir);
@@ -179,7 +198,11 @@ public final class Sources {
   private static String missing(String path, List<Path> looked, String note) {
     boolean asGiven = looked.size() == 1 && looked.get(0).toString().equals(path);
     String where =
-        asGiven ? "" : "looked for " + String.join(" and ", looked.stream().map(Path::toString).toList()) + "; ";
+        asGiven
+            ? ""
+            : "looked for "
+                + String.join(" and ", looked.stream().map(Path::toString).toList())
+                + "; ";
     return path + " does not exist (" + where + note + ")";
   }
 

@@ -25,11 +25,11 @@ import javax.imageio.stream.MemoryCacheImageOutputStream;
  * Deterministic synthetic JPEGs held in memory, for measuring the input pipeline ({@code mimtf data
  * bench}) without a data set on disk.
  *
- * <p>A benchmark on flat or random-noise images would mislead: flat images compress to almost nothing
- * and decode too fast, noise does the opposite. These images are built to look like photographs to a
- * JPEG codec: a smooth colour gradient, low-frequency waves, a handful of anti-aliased shapes with
- * edges, and sensor-like grain. At 256x256 and quality 90 they average about 21 KB, in the range of
- * ImageNet photos resized to that resolution.
+ * <p>A benchmark on flat or random-noise images would mislead: flat images compress to almost
+ * nothing and decode too fast, noise does the opposite. These images are built to look like
+ * photographs to a JPEG codec: a smooth colour gradient, low-frequency waves, a handful of
+ * anti-aliased shapes with edges, and sensor-like grain. At 256x256 and quality 90 they average
+ * about 21 KB, in the range of ImageNet photos resized to that resolution.
  *
  * <p>Image {@code i} depends only on {@code (seed, i)}, so runs are comparable across machines.
  * Label {@code i} is {@code i % numClasses} (0 when {@code numClasses} is 0).
@@ -41,21 +41,24 @@ public final class SyntheticJpegSource implements Source {
   private final byte[][] jpegs;
 
   /**
-   * Generates and encodes {@code count} images of {@code size}x{@code size} at JPEG {@code quality}.
+   * Generates and encodes {@code count} images of {@code size}x{@code size} at JPEG {@code
+   * quality}.
    *
    * @throws IllegalArgumentException if count or size is not positive or quality is not in [1, 100]
    */
   public SyntheticJpegSource(int count, int size, int quality, int numClasses, long seed) {
     checkArgument(count > 0, "synthetic_count (%s) must be > 0", count);
     checkArgument(size > 0, "synthetic_size (%s) must be > 0", size);
-    checkArgument(quality >= 1 && quality <= 100, "synthetic_jpeg_quality (%s) must be in [1, 100]", quality);
+    checkArgument(
+        quality >= 1 && quality <= 100, "synthetic_jpeg_quality (%s) must be in [1, 100]", quality);
     checkArgument(numClasses >= 0, "num_classes (%s) must be >= 0", numClasses);
     this.size = size;
     this.quality = quality;
     this.numClasses = numClasses;
     this.jpegs = new byte[count][];
     for (int i = 0; i < count; i++) {
-      jpegs[i] = encode(render(size, new SplittableRandom(seed * 0x9E3779B97F4A7C15L + i)), quality);
+      jpegs[i] =
+          encode(render(size, new SplittableRandom(seed * 0x9E3779B97F4A7C15L + i)), quality);
     }
   }
 
@@ -100,7 +103,9 @@ public final class SyntheticJpegSource implements Source {
       g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
       int shapes = 4 + rnd.nextInt(6);
       for (int s = 0; s < shapes; s++) {
-        g.setColor(new Color(rnd.nextInt(256), rnd.nextInt(256), rnd.nextInt(256), 120 + rnd.nextInt(136)));
+        g.setColor(
+            new Color(
+                rnd.nextInt(256), rnd.nextInt(256), rnd.nextInt(256), 120 + rnd.nextInt(136)));
         double x = rnd.nextDouble(-0.2, 1.0) * size;
         double y = rnd.nextDouble(-0.2, 1.0) * size;
         double w = rnd.nextDouble(0.08, 0.5) * size;
@@ -180,7 +185,8 @@ public final class SyntheticJpegSource implements Source {
   @Override
   public Record read(int index) {
     if (index < 0 || index >= jpegs.length) {
-      throw new IndexOutOfBoundsException("index (" + index + ") must be in [0, " + jpegs.length + ")");
+      throw new IndexOutOfBoundsException(
+          "index (" + index + ") must be in [0, " + jpegs.length + ")");
     }
     // A copy: records are handed to other threads and the bytes must not be shared mutable state.
     return Record.encoded(
@@ -189,7 +195,14 @@ public final class SyntheticJpegSource implements Source {
 
   @Override
   public String describe() {
-    return "synthetic " + jpegs.length + " JPEGs " + size + "x" + size + " q" + quality
+    return "synthetic "
+        + jpegs.length
+        + " JPEGs "
+        + size
+        + "x"
+        + size
+        + " q"
+        + quality
         + String.format(" (mean %.1f KB)", meanBytes() / 1024);
   }
 }

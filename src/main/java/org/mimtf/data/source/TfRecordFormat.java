@@ -16,6 +16,7 @@ import java.util.zip.CRC32C;
 public final class TfRecordFormat {
   /** Bytes before the data: length (8) and its masked CRC (4). */
   public static final int HEADER_BYTES = 12;
+
   /** Bytes after the data: the data's masked CRC. */
   public static final int FOOTER_BYTES = 4;
 

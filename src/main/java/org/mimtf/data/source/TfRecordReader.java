@@ -23,8 +23,8 @@ import org.mimtf.data.BadInputException;
  *
  * <p>Reads use positional {@link FileChannel} reads, which are thread-safe and do not move a shared
  * file pointer, so pipeline workers read concurrently without locking. One catch: interrupting a
- * thread blocked in a channel read closes the channel for everyone. The reader then reopens the file,
- * so a worker cancelled at shutdown does not break reads on other threads.
+ * thread blocked in a channel read closes the channel for everyone. The reader then reopens the
+ * file, so a worker cancelled at shutdown does not break reads on other threads.
  *
  * <p>Every problem is a {@link BadInputException} whose origin is {@code shard@offset}, the byte
  * offset of the record's header, so {@code dd skip=<offset>} or a hex editor finds it.
@@ -61,15 +61,19 @@ public final class TfRecordReader implements Closeable {
       long[] offsets = new long[64];
       int[] lengths = new int[64];
       int n = 0;
-      ByteBuffer header = ByteBuffer.allocate(TfRecordFormat.HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+      ByteBuffer header =
+          ByteBuffer.allocate(TfRecordFormat.HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
       long pos = 0;
       while (pos < size) {
         String origin = path + "@" + pos;
         if (size - pos < TfRecordFormat.HEADER_BYTES) {
           throw new BadInputException(
               origin,
-              "truncated TFRecord: " + (size - pos) + " bytes left at the end of the file, a record"
-                  + " header needs " + TfRecordFormat.HEADER_BYTES);
+              "truncated TFRecord: "
+                  + (size - pos)
+                  + " bytes left at the end of the file, a record"
+                  + " header needs "
+                  + TfRecordFormat.HEADER_BYTES);
         }
         header.clear();
         readFully(ch, header, pos, origin);
@@ -86,13 +90,19 @@ public final class TfRecordReader implements Closeable {
         }
         long end = pos + TfRecordFormat.HEADER_BYTES + length + TfRecordFormat.FOOTER_BYTES;
         if (length > Integer.MAX_VALUE - 64) {
-          throw new BadInputException(origin, "TFRecord of " + length + " bytes is too large (max 2 GiB)");
+          throw new BadInputException(
+              origin, "TFRecord of " + length + " bytes is too large (max 2 GiB)");
         }
         if (end > size) {
           throw new BadInputException(
               origin,
-              "truncated TFRecord: the record of " + length + " bytes ends at byte " + end
-                  + " but the file has " + size + " bytes");
+              "truncated TFRecord: the record of "
+                  + length
+                  + " bytes ends at byte "
+                  + end
+                  + " but the file has "
+                  + size
+                  + " bytes");
         }
         if (n == offsets.length) {
           offsets = Arrays.copyOf(offsets, n * 2);
@@ -141,7 +151,8 @@ public final class TfRecordReader implements Closeable {
    */
   public byte[] read(int i) {
     if (i < 0 || i >= offsets.length) {
-      throw new IndexOutOfBoundsException("record (" + i + ") must be in [0, " + offsets.length + ") of " + path);
+      throw new IndexOutOfBoundsException(
+          "record (" + i + ") must be in [0, " + offsets.length + ") of " + path);
     }
     String origin = origin(i);
     int length = lengths[i];
@@ -154,7 +165,8 @@ public final class TfRecordReader implements Closeable {
       throw new BadInputException(
           origin,
           String.format(
-              "corrupt TFRecord: data CRC mismatch (stored %08x, computed %08x) in the record of %d bytes",
+              "corrupt TFRecord: data CRC mismatch (stored %08x, computed %08x) in the record of %d"
+                  + " bytes",
               stored, crc, length));
     }
     return Arrays.copyOf(data, length);
@@ -199,7 +211,8 @@ public final class TfRecordReader implements Closeable {
       int n = ch.read(buf, position + buf.position() - start);
       if (n < 0) {
         throw new BadInputException(
-            origin, "truncated TFRecord: the file ended while reading (was it changed after indexing?)");
+            origin,
+            "truncated TFRecord: the file ended while reading (was it changed after indexing?)");
       }
     }
   }

@@ -33,6 +33,7 @@ import org.tensorflow.proto.Feature;
 public final class TfRecordSource implements Source {
   /** Feature holding the encoded image. */
   public static final String IMAGE_KEY = "image/encoded";
+
   /** Feature holding the class label. */
   public static final String LABEL_KEY = "image/class/label";
 
@@ -43,7 +44,8 @@ public final class TfRecordSource implements Source {
   private final int labelOffset;
   private final int numClasses;
 
-  private TfRecordSource(String description, List<TfRecordReader> shards, int labelOffset, int numClasses) {
+  private TfRecordSource(
+      String description, List<TfRecordReader> shards, int labelOffset, int numClasses) {
     this.description = description;
     this.shards = shards;
     this.labelOffset = labelOffset;
@@ -78,7 +80,8 @@ public final class TfRecordSource implements Source {
   }
 
   /** Opens the given shards, in the given order. */
-  public static TfRecordSource open(String description, List<Path> shardPaths, int labelOffset, int numClasses) {
+  public static TfRecordSource open(
+      String description, List<Path> shardPaths, int labelOffset, int numClasses) {
     checkArgument(numClasses >= 0, "numClasses (%s) must be >= 0", numClasses);
     if (shardPaths.isEmpty()) {
       throw new BadInputException(description, "no TFRecord files found");
@@ -122,10 +125,12 @@ public final class TfRecordSource implements Source {
     Path name = p.getFileName();
     Path dir = p.getParent() == null ? Path.of(".") : p.getParent();
     if (name == null || !isGlob(name.toString())) {
-      throw new BadInputException(pathOrGlob, "does not exist (expected a TFRecord file, a folder of them, or a glob)");
+      throw new BadInputException(
+          pathOrGlob, "does not exist (expected a TFRecord file, a folder of them, or a glob)");
     }
     if (isGlob(dir.toString())) {
-      throw new BadInputException(pathOrGlob, "only the file name may contain wildcards, not the folder");
+      throw new BadInputException(
+          pathOrGlob, "only the file name may contain wildcards, not the folder");
     }
     if (!Files.isDirectory(dir)) {
       throw new BadInputException(pathOrGlob, "folder " + dir + " does not exist");
@@ -170,7 +175,8 @@ public final class TfRecordSource implements Source {
   @Override
   public Record read(int index) {
     if (index < 0 || index >= size) {
-      throw new IndexOutOfBoundsException("index (" + index + ") must be in [0, " + size + ") of " + description);
+      throw new IndexOutOfBoundsException(
+          "index (" + index + ") must be in [0, " + size + ") of " + description);
     }
     int s = Arrays.binarySearch(starts, index);
     if (s < 0) {
@@ -188,7 +194,8 @@ public final class TfRecordSource implements Source {
     try {
       example = Example.parseFrom(data);
     } catch (InvalidProtocolBufferException e) {
-      throw new BadInputException(origin, "record is not a tf.train.Example (" + e.getMessage() + ")", e);
+      throw new BadInputException(
+          origin, "record is not a tf.train.Example (" + e.getMessage() + ")", e);
     }
     Map<String, Feature> features = example.getFeatures().getFeatureMap();
     Feature image = features.get(IMAGE_KEY);
@@ -196,7 +203,8 @@ public final class TfRecordSource implements Source {
       throw new BadInputException(
           origin, "example has no " + IMAGE_KEY + " bytes (features: " + features.keySet() + ")");
     }
-    return Record.encoded(index, origin, image.getBytesList().getValue(0).toByteArray(), label(features, origin));
+    return Record.encoded(
+        index, origin, image.getBytesList().getValue(0).toByteArray(), label(features, origin));
   }
 
   private int label(Map<String, Feature> features, String origin) {
@@ -211,17 +219,36 @@ public final class TfRecordSource implements Source {
       String range = numClasses > 0 ? "[0, " + numClasses + ")" : "[0, 2^31)";
       throw new BadInputException(
           origin,
-          "label " + label + " (" + LABEL_KEY + " " + raw + " minus label offset " + labelOffset
-              + ") is outside " + range
-              + (labelOffset == 0 && label == numClasses ? "; 1-based labels (ImageNet) need label offset 1" : ""));
+          "label "
+              + label
+              + " ("
+              + LABEL_KEY
+              + " "
+              + raw
+              + " minus label offset "
+              + labelOffset
+              + ") is outside "
+              + range
+              + (labelOffset == 0 && label == numClasses
+                  ? "; 1-based labels (ImageNet) need label offset 1"
+                  : ""));
     }
     return (int) label;
   }
 
   @Override
   public String describe() {
-    return "tfrecord " + description + " (" + shards.size() + " shard" + (shards.size() == 1 ? "" : "s")
-        + ", " + size + " examples" + (labelOffset != 0 ? ", label offset " + labelOffset : "") + ")";
+    return "tfrecord "
+        + description
+        + " ("
+        + shards.size()
+        + " shard"
+        + (shards.size() == 1 ? "" : "s")
+        + ", "
+        + size
+        + " examples"
+        + (labelOffset != 0 ? ", label offset " + labelOffset : "")
+        + ")";
   }
 
   @Override

@@ -67,11 +67,12 @@ public final class TfRecordWriter implements Closeable {
   }
 
   /**
-   * A {@code tf.train.Example} in the layout of TF's image-classification converters (the one {@link
-   * TfRecordSource} reads): {@code image/encoded} bytes, {@code image/format}, {@code image/height},
-   * {@code image/width} and {@code image/class/label}.
+   * A {@code tf.train.Example} in the layout of TF's image-classification converters (the one
+   * {@link TfRecordSource} reads): {@code image/encoded} bytes, {@code image/format}, {@code
+   * image/height}, {@code image/width} and {@code image/class/label}.
    */
-  public static Example imageExample(byte[] encoded, String format, int height, int width, long label) {
+  public static Example imageExample(
+      byte[] encoded, String format, int height, int width, long label) {
     return Example.newBuilder()
         .setFeatures(
             Features.newBuilder()

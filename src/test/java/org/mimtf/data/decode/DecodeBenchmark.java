@@ -4,12 +4,12 @@ import java.util.Arrays;
 import org.mimtf.data.source.SyntheticJpegSource;
 
 /**
- * Single-thread decode time of {@link TfImageDecoder} vs {@link JavaImageDecoder} on the {@code mimtf
- * data bench} images (512 synthetic 256x256 quality-90 JPEGs, decoded to 3 channels, including the
- * conversion to float).
+ * Single-thread decode time of {@link TfImageDecoder} vs {@link JavaImageDecoder} on the {@code
+ * mimtf data bench} images (512 synthetic 256x256 quality-90 JPEGs, decoded to 3 channels,
+ * including the conversion to float).
  *
- * <p>One warm-up pass per decoder (JIT, TF's first run), then 3 timed passes each, interleaved so that
- * machine noise hits both alike; prints the median. Run from the project root:
+ * <p>One warm-up pass per decoder (JIT, TF's first run), then 3 timed passes each, interleaved so
+ * that machine noise hits both alike; prints the median. Run from the project root:
  *
  * <pre>
  * mvn -q -Dbuild.dir=/tmp/b test-compile dependency:build-classpath -Dmdep.outputFile=/tmp/b/cp.txt
@@ -41,12 +41,14 @@ public final class DecodeBenchmark {
       for (int r = 0; r < runs; r++) {
         tfMs[r] = pass(tf, jpegs);
         jvMs[r] = pass(jv, jpegs);
-        System.out.printf("run %d: tf %.3f ms/image, java %.3f ms/image%n", r + 1, tfMs[r], jvMs[r]);
+        System.out.printf(
+            "run %d: tf %.3f ms/image, java %.3f ms/image%n", r + 1, tfMs[r], jvMs[r]);
       }
       double tfMed = median(tfMs);
       double jvMed = median(jvMs);
       System.out.printf(
-          "median of %d: TfImageDecoder %.3f ms/image, JavaImageDecoder %.3f ms/image (java/tf = %.2f)%n",
+          "median of %d: TfImageDecoder %.3f ms/image, JavaImageDecoder %.3f ms/image (java/tf ="
+              + " %.2f)%n",
           runs, tfMed, jvMed, jvMed / tfMed);
       System.out.printf(
           "{\"name\":\"decode\",\"images\":%d,\"size\":256,\"quality\":90,\"threads\":1,"

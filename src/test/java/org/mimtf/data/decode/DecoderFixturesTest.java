@@ -21,8 +21,9 @@ import org.mimtf.data.TestData;
 import org.mimtf.data.source.IdxSource;
 
 /**
- * Every fixture image through both decoders at both channel counts: sizes, channel counts, agreement
- * between the decoders, and agreement with the Fashion-MNIST pixels the fixtures were made from.
+ * Every fixture image through both decoders at both channel counts: sizes, channel counts,
+ * agreement between the decoders, and agreement with the Fashion-MNIST pixels the fixtures were
+ * made from.
  */
 class DecoderFixturesTest {
   private static TfImageDecoder tf;
@@ -61,7 +62,8 @@ class DecoderFixturesTest {
 
   @ParameterizedTest
   @MethodSource("fixtures")
-  void bothDecodersGiveTheRequestedChannelsAtTheFileSize(String file, int h, int w, boolean javaReads) {
+  void bothDecodersGiveTheRequestedChannelsAtTheFileSize(
+      String file, int h, int w, boolean javaReads) {
     byte[] bytes = TestData.bytes(TestData.image(file));
     for (int c : new int[] {1, 3}) {
       Image t = tf.decode(bytes, c, file);
@@ -75,7 +77,8 @@ class DecoderFixturesTest {
 
   @ParameterizedTest
   @MethodSource("fixtures")
-  void decodersAgreeExactlyOnLosslessFormatsAndClosely(String file, int h, int w, boolean javaReads) {
+  void decodersAgreeExactlyOnLosslessFormatsAndClosely(
+      String file, int h, int w, boolean javaReads) {
     if (!javaReads) {
       return;
     }
@@ -87,7 +90,8 @@ class DecoderFixturesTest {
       int diff = maxDiff255(t, j);
       // libjpeg-turbo (TF) and the JDK's libjpeg 6b with the same ISLOW IDCT agree to the bit on
       // these files; allow 2/255 for other builds' rounding in colour conversion and upsampling.
-      assertTrue(lossless ? diff == 0 : diff <= 2, file + " c=" + c + ": max difference " + diff + "/255");
+      assertTrue(
+          lossless ? diff == 0 : diff <= 2, file + " c=" + c + ": max difference " + diff + "/255");
     }
   }
 
@@ -102,7 +106,8 @@ class DecoderFixturesTest {
     assertEquals(0x78, Math.round(rgb.get(0, 0, 2) * 255), 3);
     Image gray = tf.decode(bytes, 1, "cmyk.jpg");
     assertEquals(lumaOf(rgb, 0, 0), gray.get(0, 0, 0), 1.5f / 255);
-    BadInputException e = assertThrows(BadInputException.class, () -> jv.decode(bytes, 3, "x/cmyk.jpg"));
+    BadInputException e =
+        assertThrows(BadInputException.class, () -> jv.decode(bytes, 3, "x/cmyk.jpg"));
     assertTrue(e.getMessage().startsWith("x/cmyk.jpg: "), e.getMessage());
     assertTrue(e.getMessage().contains("CMYK"), e.getMessage());
     assertTrue(e.getMessage().contains("TENSORFLOW"), e.getMessage());
@@ -148,7 +153,8 @@ class DecoderFixturesTest {
   void rgbaPngDropsAlphaInsteadOfCompositing() {
     // The RGBA fixture has 50% alpha everywhere; dropping alpha keeps the tint's dark background
     // #1e3c78 exactly (compositing over black or white would change it).
-    Image img = tf.decode(TestData.bytes(TestData.image("sneaker/sneaker-01-rgba.png")), 3, "rgba.png");
+    Image img =
+        tf.decode(TestData.bytes(TestData.image("sneaker/sneaker-01-rgba.png")), 3, "rgba.png");
     assertEquals(0x1e / 255f, img.get(0, 0, 0), 1e-6f);
     assertEquals(0x3c / 255f, img.get(0, 0, 1), 1e-6f);
     assertEquals(0x78 / 255f, img.get(0, 0, 2), 1e-6f);
@@ -166,7 +172,8 @@ class DecoderFixturesTest {
             assertThrows(BadInputException.class, () -> d.decode(cut, c, origin), d + " " + file);
         assertEquals(origin, e.origin());
         assertTrue(e.getMessage().startsWith(origin + ": not a decodable image"), e.getMessage());
-        assertFalse(e.getMessage().contains("{{node"), "TF graph internals leak: " + e.getMessage());
+        assertFalse(
+            e.getMessage().contains("{{node"), "TF graph internals leak: " + e.getMessage());
         assertFalse(e.getMessage().contains("\n"), "multi-line message: " + e.getMessage());
       }
     }
@@ -176,10 +183,11 @@ class DecoderFixturesTest {
   void nonImageBytesAreBadInputShowingTheFirstBytes() {
     byte[] text = "hello, not an image".getBytes(StandardCharsets.US_ASCII);
     for (ImageDecoder d : new ImageDecoder[] {tf, jv}) {
-      BadInputException e = assertThrows(BadInputException.class, () -> d.decode(text, 3, "notes.jpg"));
+      BadInputException e =
+          assertThrows(BadInputException.class, () -> d.decode(text, 3, "notes.jpg"));
       assertEquals(
-          "notes.jpg: not a decodable image (not JPEG, PNG, GIF or BMP: starts with 68 65 6c 6c 6f 2c 20 6e,"
-              + " 19 bytes)",
+          "notes.jpg: not a decodable image (not JPEG, PNG, GIF or BMP: starts with 68 65 6c 6c 6f"
+              + " 2c 20 6e, 19 bytes)",
           e.getMessage());
       assertThrows(BadInputException.class, () -> d.decode(new byte[0], 1, "empty.png"));
     }
@@ -199,16 +207,19 @@ class DecoderFixturesTest {
   @Test
   void channelsOtherThanOneOrThreeAreRejected() {
     byte[] bytes = TestData.bytes(TestData.image("sneaker/sneaker-03-gray.png"));
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> tf.decode(bytes, 4, "x"));
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> tf.decode(bytes, 4, "x"));
     assertEquals("channels (4) must be 1 or 3", e.getMessage());
     assertThrows(IllegalArgumentException.class, () -> jv.decode(bytes, 2, "x"));
   }
 
   @Test
   void jpegComponentCountIsReadFromTheFrameHeader() {
-    assertEquals(3, JpegInfo.components(TestData.bytes(TestData.image("bag/bag-00-rgb-baseline.jpg"))));
+    assertEquals(
+        3, JpegInfo.components(TestData.bytes(TestData.image("bag/bag-00-rgb-baseline.jpg"))));
     assertEquals(1, JpegInfo.components(TestData.bytes(TestData.image("bag/bag-01-gray.jpg"))));
-    assertEquals(3, JpegInfo.components(TestData.bytes(TestData.image("bag/bag-02-progressive.jpg"))));
+    assertEquals(
+        3, JpegInfo.components(TestData.bytes(TestData.image("bag/bag-02-progressive.jpg"))));
     assertEquals(4, JpegInfo.components(TestData.bytes(TestData.image("bag/bag-03-cmyk.jpg"))));
     assertEquals(-1, JpegInfo.components(new byte[] {(byte) 0xFF, (byte) 0xD8, (byte) 0xFF}));
   }
@@ -223,7 +234,8 @@ class DecoderFixturesTest {
   }
 
   static void assertShape(Image img, int h, int w, int c, String what) {
-    assertEquals(h + "x" + w + "x" + c, img.height() + "x" + img.width() + "x" + img.channels(), what);
+    assertEquals(
+        h + "x" + w + "x" + c, img.height() + "x" + img.width() + "x" + img.channels(), what);
   }
 
   static int maxDiff255(Image a, Image b) {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -20,6 +21,7 @@ import org.junit.jupiter.api.Test;
 import org.mimtf.config.proto.DataConfig;
 import org.mimtf.data.Image;
 import org.mimtf.data.TestData;
+import org.mimtf.data.source.SyntheticJpegSource;
 
 class ImageDecoderBasicsTest {
   @Test
@@ -47,7 +49,8 @@ class ImageDecoderBasicsTest {
     assertNull(ImageFormat.detect("GIF89 without the a".getBytes(StandardCharsets.US_ASCII)));
     assertNull(ImageFormat.detect(new byte[] {(byte) 0xFF, (byte) 0xD8}));
     assertNull(ImageFormat.detect(new byte[0]));
-    assertEquals(ImageFormat.JPEG, ImageFormat.detect(new byte[] {(byte) 0xFF, (byte) 0xD8, (byte) 0xFF}));
+    assertEquals(
+        ImageFormat.JPEG, ImageFormat.detect(new byte[] {(byte) 0xFF, (byte) 0xD8, (byte) 0xFF}));
   }
 
   @Test
@@ -65,7 +68,8 @@ class ImageDecoderBasicsTest {
   @Test
   void channelConversionReplicatesDropsAlphaAndComputesLuma() {
     byte[] gray = {10, (byte) 200};
-    assertArrayEquals(new byte[] {10, 10, 10, (byte) 200, (byte) 200, (byte) 200}, Pixels.convert(gray, 1, 3));
+    assertArrayEquals(
+        new byte[] {10, 10, 10, (byte) 200, (byte) 200, (byte) 200}, Pixels.convert(gray, 1, 3));
     byte[] grayAlpha = {10, 0, (byte) 200, 99};
     assertArrayEquals(new byte[] {10, (byte) 200}, Pixels.convert(grayAlpha, 2, 1));
     byte[] rgba = {1, 2, 3, 4, 5, 6, 7, 8};
@@ -82,7 +86,8 @@ class ImageDecoderBasicsTest {
       assertInstanceOf(JavaImageDecoder.class, jv);
     }
     IllegalArgumentException e =
-        assertThrows(IllegalArgumentException.class, () -> ImageDecoders.create(DataConfig.Decoder.JAVA, 0));
+        assertThrows(
+            IllegalArgumentException.class, () -> ImageDecoders.create(DataConfig.Decoder.JAVA, 0));
     assertEquals("data.workers (0) must be >= 1", e.getMessage());
   }
 
@@ -102,19 +107,46 @@ class ImageDecoderBasicsTest {
         List<Future<?>> fs = new ArrayList<>();
         for (int t = 0; t < 4; t++) {
           int offset = t;
-          fs.add(pool.submit(() -> {
-            for (int k = 0; k < 100; k++) {
-              int i = (k + offset) % files.size();
-              Image img = tf.decode(files.get(i), 3, "x");
-              assertArrayEquals(expected.get(i), img.data());
-            }
-          }));
+          fs.add(
+              pool.submit(
+                  () -> {
+                    for (int k = 0; k < 100; k++) {
+                      int i = (k + offset) % files.size();
+                      Image img = tf.decode(files.get(i), 3, "x");
+                      assertArrayEquals(expected.get(i), img.data());
+                    }
+                  }));
         }
         for (Future<?> f : fs) {
           f.get();
         }
       } finally {
         pool.shutdownNow();
+      }
+    }
+  }
+
+  @Test
+  void decodersAgreeOnPhotoLikeJpegs() {
+    // 256x256 q90 synthetic JPEGs (4:2:0, grain, edges): both decoders use the accurate integer
+    // IDCT and fancy upsampling, so they agree to the bit here; allow 2/255 for other builds.
+    SyntheticJpegSource src = new SyntheticJpegSource(8, 256, 90, 0, 3);
+    try (TfImageDecoder tf = new TfImageDecoder();
+        JavaImageDecoder jv = new JavaImageDecoder()) {
+      for (int i = 0; i < src.size(); i++) {
+        byte[] jpeg = src.read(i).encoded();
+        for (int c : new int[] {1, 3}) {
+          float[] a = tf.decode(jpeg, c, "a").data();
+          float[] b = jv.decode(jpeg, c, "b").data();
+          assertEquals(a.length, b.length);
+          double sum = 0;
+          for (int k = 0; k < a.length; k++) {
+            float d = Math.abs(a[k] - b[k]) * 255;
+            assertTrue(d <= 2.01f, "image " + i + " c=" + c + " sample " + k + ": " + d + "/255");
+            sum += d;
+          }
+          assertTrue(sum / a.length < 0.1, "mean difference " + sum / a.length + "/255");
+        }
       }
     }
   }

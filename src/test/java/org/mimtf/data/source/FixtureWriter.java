@@ -9,8 +9,9 @@ import javax.imageio.ImageIO;
 import org.mimtf.data.Image;
 
 /**
- * Writes {@code test-data/tfrecord/fmnist-small.tfrecord} (run by {@code test-data/make-fixtures.sh}):
- * the first N images of an IDX source as 8-bit gray PNGs in {@code tf.train.Example}s.
+ * Writes {@code test-data/tfrecord/fmnist-small.tfrecord} (run by {@code
+ * test-data/make-fixtures.sh}): the first N images of an IDX source as 8-bit gray PNGs in {@code
+ * tf.train.Example}s.
  *
  * <p>Usage: {@code FixtureWriter <images.idx[.gz]> <labels.idx[.gz]> <count> <out.tfrecord>}
  */
@@ -27,9 +28,12 @@ public final class FixtureWriter {
     try (TfRecordWriter w = TfRecordWriter.create(Path.of(args[3]))) {
       for (int i = 0; i < count; i++) {
         Record r = idx.read(i);
-        w.write(TfRecordWriter.imageExample(png(r.pixels()), "png", idx.height(), idx.width(), r.label()));
+        w.write(
+            TfRecordWriter.imageExample(
+                png(r.pixels()), "png", idx.height(), idx.width(), r.label()));
       }
-      System.out.println("wrote " + count + " examples, " + w.bytesWritten() + " bytes to " + args[3]);
+      System.out.println(
+          "wrote " + count + " examples, " + w.bytesWritten() + " bytes to " + args[3]);
     }
   }
 

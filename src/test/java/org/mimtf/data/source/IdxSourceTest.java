@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -60,8 +61,10 @@ class IdxSourceTest {
   void pixelsAreValueOver255AndMatchKnownValues() {
     IdxSource train = IdxSource.open(TestData.TRAIN_IMAGES, TestData.TRAIN_LABELS, 10);
     // Row 14 of training image 0 and pixel sums, computed with Python from the original files.
-    int[] row14 = {0, 0, 1, 4, 6, 7, 2, 0, 0, 0, 0, 0, 237, 226, 217, 223, 222, 219, 222, 221, 216, 223, 229,
-        215, 218, 255, 77, 0};
+    int[] row14 = {
+      0, 0, 1, 4, 6, 7, 2, 0, 0, 0, 0, 0, 237, 226, 217, 223, 222, 219, 222, 221, 216, 223, 229,
+      215, 218, 255, 77, 0
+    };
     Image img0 = train.read(0).pixels();
     for (int x = 0; x < 28; x++) {
       assertEquals(row14[x] / 255f, img0.get(14, x, 0), 1e-7f, "x=" + x);
@@ -128,9 +131,13 @@ class IdxSourceTest {
   @Test
   void swappedImagesAndLabelsGiveAWrongMagicWithAHint() {
     BadInputException e =
-        assertThrows(BadInputException.class, () -> IdxSource.open(TestData.TEST_LABELS, TestData.TEST_IMAGES, 10));
+        assertThrows(
+            BadInputException.class,
+            () -> IdxSource.open(TestData.TEST_LABELS, TestData.TEST_IMAGES, 10));
     assertEquals(TestData.TEST_LABELS.toString(), e.origin());
-    assertTrue(e.getMessage().contains("wrong magic number 0x00000801 for an IDX images file, expected 0x00000803"),
+    assertTrue(
+        e.getMessage()
+            .contains("wrong magic number 0x00000801 for an IDX images file, expected 0x00000803"),
         e.getMessage());
     assertTrue(e.getMessage().contains("swapped"), e.getMessage());
   }
@@ -144,14 +151,28 @@ class IdxSourceTest {
   }
 
   @Test
+  void nonByteElementTypeIsNamed() throws IOException {
+    Path floats = tmp.resolve("floats.idx");
+    Files.write(floats, new byte[] {0, 0, 0x0D, 3, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0});
+    BadInputException e =
+        assertThrows(BadInputException.class, () -> IdxSource.open(floats, null, 0));
+    assertEquals(
+        floats
+            + ": wrong magic number 0x00000d03 for an IDX images file, expected 0x00000803"
+            + " (element type 0x0d; only unsigned bytes, 0x08, are supported)",
+        e.getMessage());
+  }
+
+  @Test
   void truncatedImagesFileIsReportedWithExpectedAndActualSize() throws IOException {
     byte[] raw = gunzip(TestData.TEST_IMAGES);
     Path cut = tmp.resolve("cut-images.gz");
     Files.write(cut, gzip(Arrays.copyOf(raw, raw.length - 100)));
     BadInputException e = assertThrows(BadInputException.class, () -> IdxSource.open(cut, null, 0));
     assertEquals(
-        cut + ": truncated IDX file: the header announces 1000 images of 28x28 (784016 bytes) but there are"
-            + " 783916 bytes",
+        cut
+            + ": truncated IDX file: the header announces 1000 images of 28x28 (784016 bytes) but"
+            + " there are 783916 bytes",
         e.getMessage());
   }
 
@@ -167,25 +188,36 @@ class IdxSourceTest {
   @Test
   void imageAndLabelCountsMustAgree() {
     BadInputException e =
-        assertThrows(BadInputException.class, () -> IdxSource.open(TestData.TEST_IMAGES, TestData.TRAIN_LABELS, 10));
+        assertThrows(
+            BadInputException.class,
+            () -> IdxSource.open(TestData.TEST_IMAGES, TestData.TRAIN_LABELS, 10));
     assertEquals(
-        TestData.TRAIN_LABELS + ": has 5000 labels but " + TestData.TEST_IMAGES + " has 1000 images", e.getMessage());
+        TestData.TRAIN_LABELS
+            + ": has 5000 labels but "
+            + TestData.TEST_IMAGES
+            + " has 1000 images",
+        e.getMessage());
   }
 
   @Test
   void labelOutOfRangeNamesTheLabelsFileAndIndex() {
     // Test label #0 is 9 (ankle boot): out of range for 5 classes.
     BadInputException e =
-        assertThrows(BadInputException.class, () -> IdxSource.open(TestData.TEST_IMAGES, TestData.TEST_LABELS, 5));
+        assertThrows(
+            BadInputException.class,
+            () -> IdxSource.open(TestData.TEST_IMAGES, TestData.TEST_LABELS, 5));
     assertEquals(TestData.TEST_LABELS + "#0", e.origin());
-    assertEquals(TestData.TEST_LABELS + "#0: label 9 is outside [0, 5) (num_classes = 5)", e.getMessage());
+    assertEquals(
+        TestData.TEST_LABELS + "#0: label 9 is outside [0, 5) (num_classes = 5)", e.getMessage());
   }
 
   @Test
   void missingFileIsNamed() {
     Path missing = tmp.resolve("nope.gz");
-    BadInputException e = assertThrows(BadInputException.class, () -> IdxSource.open(missing, null, 0));
-    assertEquals(missing + ": does not exist or is not a file (expected an IDX file)", e.getMessage());
+    BadInputException e =
+        assertThrows(BadInputException.class, () -> IdxSource.open(missing, null, 0));
+    assertEquals(
+        missing + ": does not exist or is not a file (expected an IDX file)", e.getMessage());
   }
 
   @Test
@@ -210,7 +242,7 @@ class IdxSourceTest {
   }
 
   static byte[] gzip(byte[] b) throws IOException {
-    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
     try (GZIPOutputStream gz = new GZIPOutputStream(out)) {
       gz.write(b);
     }

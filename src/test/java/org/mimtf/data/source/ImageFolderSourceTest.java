@@ -77,22 +77,27 @@ class ImageFolderSourceTest {
     for (int i = 0; i < s.size(); i++) {
       got.add(tmp.relativize(s.file(i)) + "=" + s.read(i).label());
     }
-    assertEquals(List.of("cats/a.jpg=0", "cats/b.JPEG=0", "cats/noext=0", "dogs/nested/deep.png=1"), got);
+    assertEquals(
+        List.of("cats/a.jpg=0", "cats/b.JPEG=0", "cats/noext=0", "dogs/nested/deep.png=1"), got);
   }
 
   @Test
   void missingRootIsNamed() {
     Path missing = tmp.resolve("no/such/folder");
-    BadInputException e = assertThrows(BadInputException.class, () -> ImageFolderSource.open(missing));
-    assertEquals(missing + ": does not exist (expected a folder root/<class>/<images>)", e.getMessage());
+    BadInputException e =
+        assertThrows(BadInputException.class, () -> ImageFolderSource.open(missing));
+    assertEquals(
+        missing + ": does not exist (expected a folder root/<class>/<images>)", e.getMessage());
   }
 
   @Test
   void rootWithoutClassFoldersIsExplained() throws IOException {
-    Files.write(tmp.resolve("a.png"), TestData.bytes(TestData.image("sneaker/sneaker-03-gray.png")));
+    Files.write(
+        tmp.resolve("a.png"), TestData.bytes(TestData.image("sneaker/sneaker-03-gray.png")));
     BadInputException e = assertThrows(BadInputException.class, () -> ImageFolderSource.open(tmp));
     assertEquals(
-        tmp + ": has no class sub-folders (expected root/<class>/<images>, one folder per class)", e.getMessage());
+        tmp + ": has no class sub-folders (expected root/<class>/<images>, one folder per class)",
+        e.getMessage());
   }
 
   @Test
@@ -100,7 +105,8 @@ class ImageFolderSourceTest {
     Files.createDirectories(tmp.resolve("a"));
     Files.writeString(tmp.resolve("a/readme.txt"), "x");
     BadInputException e = assertThrows(BadInputException.class, () -> ImageFolderSource.open(tmp));
-    assertEquals(tmp + ": no JPEG, PNG, GIF or BMP files in its 1 class sub-folders", e.getMessage());
+    assertEquals(
+        tmp + ": no JPEG, PNG, GIF or BMP files in its 1 class sub-folders", e.getMessage());
   }
 
   @Test

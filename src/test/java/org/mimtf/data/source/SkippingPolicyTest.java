@@ -22,7 +22,8 @@ class SkippingPolicyTest {
 
   @Test
   void failModeRethrowsTheSameException() {
-    SkippingPolicy p = SkippingPolicy.of(SourceConfig.newBuilder().setOnError(SourceConfig.OnError.FAIL).build());
+    SkippingPolicy p =
+        SkippingPolicy.of(SourceConfig.newBuilder().setOnError(SourceConfig.OnError.FAIL).build());
     BadInputException e = bad(1);
     assertSame(e, assertThrows(BadInputException.class, () -> p.onBadInput(e)));
     assertFalse(p.skips());
@@ -48,8 +49,8 @@ class SkippingPolicyTest {
     assertSame(last, e.getCause());
     assertEquals(last.origin(), e.origin());
     assertEquals(
-        "/data/train-00001@300: too many bad inputs: 4 skipped, more than eval.train.max_skipped (3);"
-            + " the last one: /data/train-00001@300: corrupt TFRecord",
+        "/data/train-00001@300: too many bad inputs: 4 skipped, more than eval.train.max_skipped"
+            + " (3); the last one: /data/train-00001@300: corrupt TFRecord",
         e.getMessage());
   }
 
@@ -57,7 +58,8 @@ class SkippingPolicyTest {
   void zeroMaxSkippedFailsOnTheFirst() {
     SkippingPolicy p = SkippingPolicy.skipUpTo(0);
     assertThrows(BadInputException.class, () -> p.onBadInput(bad(0)));
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SkippingPolicy.skipUpTo(-1));
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> SkippingPolicy.skipUpTo(-1));
     assertEquals("data.source.max_skipped (-1) must be >= 0", e.getMessage());
   }
 
@@ -79,15 +81,17 @@ class SkippingPolicyTest {
     AtomicInteger failures = new AtomicInteger();
     List<Thread> threads = new ArrayList<>();
     for (int t = 0; t < 4; t++) {
-      threads.add(new Thread(() -> {
-        for (int i = 0; i < 300; i++) {
-          try {
-            p.onBadInput(bad(i));
-          } catch (BadInputException e) {
-            failures.incrementAndGet();
-          }
-        }
-      }));
+      threads.add(
+          new Thread(
+              () -> {
+                for (int i = 0; i < 300; i++) {
+                  try {
+                    p.onBadInput(bad(i));
+                  } catch (BadInputException e) {
+                    failures.incrementAndGet();
+                  }
+                }
+              }));
     }
     threads.forEach(Thread::start);
     for (Thread t : threads) {

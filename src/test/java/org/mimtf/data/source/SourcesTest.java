@@ -47,7 +47,12 @@ class SourcesTest {
   @Test
   void limitKeepsTheFirstExamples() throws Exception {
     SourceConfig cfg =
-        pbtxt("kind: IDX path: '" + TestData.TRAIN_IMAGES + "' labels_path: '" + TestData.TRAIN_LABELS + "' limit: 7");
+        pbtxt(
+            "kind: IDX path: '"
+                + TestData.TRAIN_IMAGES
+                + "' labels_path: '"
+                + TestData.TRAIN_LABELS
+                + "' limit: 7");
     try (Source s = Sources.open(cfg, null)) {
       assertEquals(7, s.size());
       assertEquals(2, s.read(5).label());
@@ -64,25 +69,33 @@ class SourcesTest {
   void missingIdxPathNamesTheFieldAndThePath() throws Exception {
     SourceConfig cfg = pbtxt("kind: IDX path: '/x/y'");
     BadInputException e = assertThrows(BadInputException.class, () -> Sources.open(cfg, tmp));
-    assertEquals("data.source.path: /x/y does not exist (expected an IDX images file)", e.getMessage());
+    assertEquals(
+        "data.source.path: /x/y does not exist (expected an IDX images file)", e.getMessage());
   }
 
   @Test
   void missingRelativePathListsBothPlacesLookedIn() throws Exception {
     SourceConfig cfg = pbtxt("kind: IDX path: 'nope.gz'");
-    BadInputException e = assertThrows(BadInputException.class, () -> Sources.open(cfg, tmp, "eval.test"));
+    BadInputException e =
+        assertThrows(BadInputException.class, () -> Sources.open(cfg, tmp, "eval.test"));
     Path cwd = Path.of("").toAbsolutePath();
     assertEquals(
-        "eval.test.path: nope.gz does not exist (looked for " + tmp.resolve("nope.gz") + " and "
-            + cwd.resolve("nope.gz") + "; expected an IDX images file)",
+        "eval.test.path: nope.gz does not exist (looked for "
+            + tmp.resolve("nope.gz")
+            + " and "
+            + cwd.resolve("nope.gz")
+            + "; expected an IDX images file)",
         e.getMessage());
   }
 
   @Test
   void missingLabelsPathNamesItsField() throws Exception {
-    SourceConfig cfg = pbtxt("kind: IDX path: '" + TestData.TEST_IMAGES + "' labels_path: '/no/labels.gz'");
+    SourceConfig cfg =
+        pbtxt("kind: IDX path: '" + TestData.TEST_IMAGES + "' labels_path: '/no/labels.gz'");
     BadInputException e = assertThrows(BadInputException.class, () -> Sources.open(cfg, null));
-    assertEquals("data.source.labels_path: /no/labels.gz does not exist (expected an IDX labels file)", e.getMessage());
+    assertEquals(
+        "data.source.labels_path: /no/labels.gz does not exist (expected an IDX labels file)",
+        e.getMessage());
   }
 
   @Test
@@ -105,21 +118,29 @@ class SourcesTest {
     SourceConfig cfg = pbtxt("kind: IMAGE_FOLDER path: '" + TestData.IMAGES + "' num_classes: 10");
     BadInputException e = assertThrows(BadInputException.class, () -> Sources.open(cfg, null));
     assertEquals(
-        "data.source.num_classes: 10 but " + TestData.IMAGES + " has 3 class sub-folders [bag, sneaker, trouser]",
+        "data.source.num_classes: 10 but "
+            + TestData.IMAGES
+            + " has 3 class sub-folders [bag, sneaker, trouser]",
         e.getMessage());
   }
 
   @Test
   void idxLabelOutOfRangeIsReported() throws Exception {
     SourceConfig cfg =
-        pbtxt("kind: IDX path: '" + TestData.TEST_IMAGES + "' labels_path: '" + TestData.TEST_LABELS + "' num_classes: 3");
+        pbtxt(
+            "kind: IDX path: '"
+                + TestData.TEST_IMAGES
+                + "' labels_path: '"
+                + TestData.TEST_LABELS
+                + "' num_classes: 3");
     BadInputException e = assertThrows(BadInputException.class, () -> Sources.open(cfg, null));
     assertTrue(e.getMessage().contains("label 9 is outside [0, 3)"), e.getMessage());
   }
 
   @Test
   void syntheticSourceUsesItsSettings() throws Exception {
-    SourceConfig cfg = pbtxt("kind: SYNTHETIC synthetic_count: 3 synthetic_size: 32 synthetic_jpeg_quality: 75");
+    SourceConfig cfg =
+        pbtxt("kind: SYNTHETIC synthetic_count: 3 synthetic_size: 32 synthetic_jpeg_quality: 75");
     try (Source s = Sources.open(cfg, null)) {
       assertEquals(3, s.size());
       assertTrue(s.describe().startsWith("synthetic 3 JPEGs 32x32 q75"), s.describe());
@@ -130,18 +151,29 @@ class SourcesTest {
   void settingsThatAreWrongOnTheirFaceAreRejectedWithTheField() throws Exception {
     IllegalArgumentException unset =
         assertThrows(IllegalArgumentException.class, () -> Sources.open(pbtxt("path: 'x'"), null));
-    assertEquals("data.source.kind is not set (expected IDX, IMAGE_FOLDER, TFRECORD or SYNTHETIC)", unset.getMessage());
+    assertEquals(
+        "data.source.kind is not set (expected IDX, IMAGE_FOLDER, TFRECORD or SYNTHETIC)",
+        unset.getMessage());
     IllegalArgumentException limit =
-        assertThrows(IllegalArgumentException.class, () -> Sources.open(pbtxt("kind: IDX path: 'x' limit: -1"), null));
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> Sources.open(pbtxt("kind: IDX path: 'x' limit: -1"), null));
     assertEquals("data.source.limit (-1) must be >= 0 (0 = all)", limit.getMessage());
     IllegalArgumentException labels =
         assertThrows(
             IllegalArgumentException.class,
-            () -> Sources.open(pbtxt("kind: TFRECORD path: 'x' labels_path: 'y'"), null, "eval.train"));
-    assertEquals("eval.train.labels_path is only used by IDX sources, but kind is TFRECORD", labels.getMessage());
+            () ->
+                Sources.open(
+                    pbtxt("kind: TFRECORD path: 'x' labels_path: 'y'"), null, "eval.train"));
+    assertEquals(
+        "eval.train.labels_path is only used by IDX sources, but kind is TFRECORD",
+        labels.getMessage());
     BadInputException empty =
-        assertThrows(BadInputException.class, () -> Sources.open(pbtxt("kind: IMAGE_FOLDER"), null));
-    assertEquals("data.source.path: is not set (expected a folder root/<class>/<images>)", empty.getMessage());
+        assertThrows(
+            BadInputException.class, () -> Sources.open(pbtxt("kind: IMAGE_FOLDER"), null));
+    assertEquals(
+        "data.source.path: is not set (expected a folder root/<class>/<images>)",
+        empty.getMessage());
     IllegalArgumentException quality =
         assertThrows(
             IllegalArgumentException.class,

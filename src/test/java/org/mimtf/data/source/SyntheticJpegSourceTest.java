@@ -51,7 +51,8 @@ class SyntheticJpegSourceTest {
 
   @Test
   void benchImagesHaveAPhotoLikeCompressedSize() {
-    // 256x256 q90: an ImageNet photo at that size is typically 15-40 KB. Smooth images come out at a
+    // 256x256 q90: an ImageNet photo at that size is typically 15-40 KB. Smooth images come out at
+    // a
     // few KB and noise at ~100 KB; either would make the decode benchmark meaningless.
     SyntheticJpegSource s = new SyntheticJpegSource(16, 256, 90, 0, 0);
     double kb = s.meanBytes() / 1024;

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.protobuf.ByteString;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -69,7 +70,10 @@ class TfRecordTest {
       assertNotEquals(crc, TfRecordFormat.mask(crc));
       assertNotEquals(crc, TfRecordFormat.mask(TfRecordFormat.mask(crc)));
       assertEquals(crc, TfRecordFormat.unmask(TfRecordFormat.mask(crc)));
-      assertEquals(crc, TfRecordFormat.unmask(TfRecordFormat.unmask(TfRecordFormat.mask(TfRecordFormat.mask(crc)))));
+      assertEquals(
+          crc,
+          TfRecordFormat.unmask(
+              TfRecordFormat.unmask(TfRecordFormat.mask(TfRecordFormat.mask(crc)))));
     }
   }
 
@@ -157,7 +161,9 @@ class TfRecordTest {
       assertArrayEquals(records.get(2), r.read(2));
       BadInputException e = assertThrows(BadInputException.class, () -> r.read(1));
       assertEquals(f + "@" + second, e.origin());
-      assertTrue(e.getMessage().startsWith(f + "@" + second + ": corrupt TFRecord: data CRC mismatch"), e.getMessage());
+      assertTrue(
+          e.getMessage().startsWith(f + "@" + second + ": corrupt TFRecord: data CRC mismatch"),
+          e.getMessage());
     }
   }
 
@@ -181,13 +187,22 @@ class TfRecordTest {
     Files.write(f, Arrays.copyOf(b, b.length - 5)); // inside the third record's data
     BadInputException e = assertThrows(BadInputException.class, () -> TfRecordReader.open(f));
     assertEquals(
-        f + "@" + third + ": truncated TFRecord: the record of 30 bytes ends at byte " + b.length
-            + " but the file has " + (b.length - 5) + " bytes",
+        f
+            + "@"
+            + third
+            + ": truncated TFRecord: the record of 30 bytes ends at byte "
+            + b.length
+            + " but the file has "
+            + (b.length - 5)
+            + " bytes",
         e.getMessage());
     Files.write(f, Arrays.copyOf(b, (int) third + 7)); // inside the third record's header
     e = assertThrows(BadInputException.class, () -> TfRecordReader.open(f));
     assertEquals(
-        f + "@" + third + ": truncated TFRecord: 7 bytes left at the end of the file, a record header needs 12",
+        f
+            + "@"
+            + third
+            + ": truncated TFRecord: 7 bytes left at the end of the file, a record header needs 12",
         e.getMessage());
   }
 
@@ -257,7 +272,9 @@ class TfRecordTest {
     BadInputException e = assertThrows(BadInputException.class, () -> TfRecordSource.open(glob));
     assertEquals(glob + ": no files match", e.getMessage());
     BadInputException missing =
-        assertThrows(BadInputException.class, () -> TfRecordSource.open(dir.resolve("x.tfrecord").toString()));
+        assertThrows(
+            BadInputException.class,
+            () -> TfRecordSource.open(dir.resolve("x.tfrecord").toString()));
     assertTrue(missing.getMessage().contains("does not exist"), missing.getMessage());
   }
 
@@ -280,9 +297,10 @@ class TfRecordTest {
       BadInputException e = assertThrows(BadInputException.class, () -> s.read(9));
       assertEquals(s.shards().get(0).origin(9), e.origin());
       assertTrue(
-          e.getMessage().endsWith(
-              "label 10 (image/class/label 10 minus label offset 0) is outside [0, 10);"
-                  + " 1-based labels (ImageNet) need label offset 1"),
+          e.getMessage()
+              .endsWith(
+                  "label 10 (image/class/label 10 minus label offset 0) is outside [0, 10);"
+                      + " 1-based labels (ImageNet) need label offset 1"),
           e.getMessage());
     }
   }
@@ -292,15 +310,25 @@ class TfRecordTest {
     Path f = tmp.resolve("odd.tfrecord");
     Example noImage =
         Example.newBuilder()
-            .setFeatures(Features.newBuilder().putFeature("image/raw", Feature.newBuilder()
-                .setBytesList(BytesList.newBuilder().addValue(com.google.protobuf.ByteString.copyFromUtf8("x")))
-                .build()))
+            .setFeatures(
+                Features.newBuilder()
+                    .putFeature(
+                        "image/raw",
+                        Feature.newBuilder()
+                            .setBytesList(
+                                BytesList.newBuilder().addValue(ByteString.copyFromUtf8("x")))
+                            .build()))
             .build();
     Example unlabelled =
         Example.newBuilder()
-            .setFeatures(Features.newBuilder().putFeature(TfRecordSource.IMAGE_KEY, Feature.newBuilder()
-                .setBytesList(BytesList.newBuilder().addValue(com.google.protobuf.ByteString.copyFromUtf8("img")))
-                .build()))
+            .setFeatures(
+                Features.newBuilder()
+                    .putFeature(
+                        TfRecordSource.IMAGE_KEY,
+                        Feature.newBuilder()
+                            .setBytesList(
+                                BytesList.newBuilder().addValue(ByteString.copyFromUtf8("img")))
+                            .build()))
             .build();
     try (TfRecordWriter w = TfRecordWriter.create(f)) {
       w.write(new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff}); // not a protobuf
@@ -309,9 +337,13 @@ class TfRecordTest {
     }
     try (TfRecordSource s = TfRecordSource.open(f.toString())) {
       BadInputException notProto = assertThrows(BadInputException.class, () -> s.read(0));
-      assertTrue(notProto.getMessage().startsWith(f + "@0: record is not a tf.train.Example"), notProto.getMessage());
+      assertTrue(
+          notProto.getMessage().startsWith(f + "@0: record is not a tf.train.Example"),
+          notProto.getMessage());
       BadInputException missing = assertThrows(BadInputException.class, () -> s.read(1));
-      assertEquals(f + "@19: example has no image/encoded bytes (features: [image/raw])", missing.getMessage());
+      assertEquals(
+          f + "@19: example has no image/encoded bytes (features: [image/raw])",
+          missing.getMessage());
       Record r = s.read(2);
       assertEquals(-1, r.label());
       assertEquals("img", new String(r.encoded(), StandardCharsets.UTF_8));
@@ -330,13 +362,15 @@ class TfRecordTest {
         List<Future<?>> fs = new ArrayList<>();
         for (int t = 0; t < 4; t++) {
           int seed = t;
-          fs.add(pool.submit(() -> {
-            Random r = new Random(seed);
-            for (int k = 0; k < 500; k++) {
-              int i = r.nextInt(expected.length);
-              assertArrayEquals(expected[i], s.read(i).encoded());
-            }
-          }));
+          fs.add(
+              pool.submit(
+                  () -> {
+                    Random r = new Random(seed);
+                    for (int k = 0; k < 500; k++) {
+                      int i = r.nextInt(expected.length);
+                      assertArrayEquals(expected[i], s.read(i).encoded());
+                    }
+                  }));
         }
         for (Future<?> f : fs) {
           f.get();
@@ -352,14 +386,17 @@ class TfRecordTest {
     try (TfRecordReader r = TfRecordReader.open(TestData.TFRECORD)) {
       byte[] first = r.read(0);
       AtomicReference<Throwable> thrown = new AtomicReference<>();
-      Thread t = new Thread(() -> {
-        Thread.currentThread().interrupt(); // the channel read sees the interrupt and closes the channel
-        try {
-          r.read(1);
-        } catch (Throwable e) {
-          thrown.set(e);
-        }
-      });
+      Thread t =
+          new Thread(
+              () -> {
+                Thread.currentThread()
+                    .interrupt(); // the channel read sees the interrupt and closes the channel
+                try {
+                  r.read(1);
+                } catch (Throwable e) {
+                  thrown.set(e);
+                }
+              });
       t.start();
       t.join();
       assertTrue(thrown.get() instanceof UncheckedIOException, String.valueOf(thrown.get()));
@@ -398,6 +435,9 @@ class TfRecordTest {
   }
 
   private static int leInt(byte[] b, int i) {
-    return (b[i] & 0xff) | (b[i + 1] & 0xff) << 8 | (b[i + 2] & 0xff) << 16 | (b[i + 3] & 0xff) << 24;
+    return (b[i] & 0xff)
+        | (b[i + 1] & 0xff) << 8
+        | (b[i + 2] & 0xff) << 16
+        | (b[i + 3] & 0xff) << 24;
   }
 }
