@@ -1,0 +1,167 @@
+package org.mimtf.data.augment;
+
+/**
+ * The photometric primitives of torchvision 0.14's tensor functional API ({@code
+ * torchvision/transforms/functional_tensor.py}), in float32 arithmetic like the tensor code, working
+ * in place on HWC float arrays with values in [0, 1].
+ *
+ * <p>Why the tensor formulas: they are defined on continuous values (no 8-bit rounding between
+ * steps), so they carry over to float images unchanged; {@code _blend} clamps to [0, 1] after every
+ * op, which is what keeps jittered images in range.
+ */
+public final class ColorOps {
+  /** ITU-R 601-2 luma weights, as {@code rgb_to_grayscale} (and PIL's {@code convert("L")}). */
+  public static final float LUMA_R = 0.299f;
+
+  public static final float LUMA_G = 0.587f;
+  public static final float LUMA_B = 0.114f;
+
+  private ColorOps() {}
+
+  /** Luma of one RGB pixel. */
+  public static float luma(float r, float g, float b) {
+    return LUMA_R * r + LUMA_G * g + LUMA_B * b;
+  }
+
+  private static float clamp01(float v) {
+    return v < 0f ? 0f : (v > 1f ? 1f : v);
+  }
+
+  /** {@code adjust_brightness}: {@code _blend(img, 0, f) = clamp(f * x)}. */
+  public static void brightness(float[] px, float factor) {
+    for (int i = 0; i < px.length; i++) {
+      px[i] = clamp01(factor * px[i]);
+    }
+  }
+
+  /**
+   * {@code adjust_contrast}: blend with the mean of the grayscale image (one scalar for the whole
+   * image), {@code clamp(f * x + (1 - f) * mean)}. For one channel the mean of the image itself.
+   */
+  public static void contrast(float[] px, int channels, float factor) {
+    double sum = 0;
+    if (channels == 3) {
+      for (int i = 0; i < px.length; i += 3) {
+        sum += luma(px[i], px[i + 1], px[i + 2]);
+      }
+    } else {
+      for (float v : px) {
+        sum += v;
+      }
+    }
+    float mean = (float) (sum / (px.length / channels));
+    float offset = (1f - factor) * mean;
+    for (int i = 0; i < px.length; i++) {
+      px[i] = clamp01(factor * px[i] + offset);
+    }
+  }
+
+  /**
+   * {@code adjust_saturation}: blend every pixel with its own luma, {@code clamp(f * x + (1 - f) *
+   * L)}. Identity for one channel (torchvision: "match PIL behaviour").
+   */
+  public static void saturation(float[] px, int channels, float factor) {
+    if (channels != 3) {
+      return;
+    }
+    float g = 1f - factor;
+    for (int i = 0; i < px.length; i += 3) {
+      float l = g * luma(px[i], px[i + 1], px[i + 2]);
+      px[i] = clamp01(factor * px[i] + l);
+      px[i + 1] = clamp01(factor * px[i + 1] + l);
+      px[i + 2] = clamp01(factor * px[i + 2] + l);
+    }
+  }
+
+  /**
+   * {@code adjust_hue}: convert to HSV ({@code _rgb2hsv}), {@code h = (h + shift) mod 1}, convert back
+   * ({@code _hsv2rgb}). Identity for one channel. {@code shift} in [-0.5, 0.5].
+   */
+  public static void hue(float[] px, int channels, float shift) {
+    if (channels != 3) {
+      return;
+    }
+    for (int i = 0; i < px.length; i += 3) {
+      float r = px[i];
+      float g = px[i + 1];
+      float b = px[i + 2];
+      // _rgb2hsv
+      float maxc = r > g ? (r > b ? r : b) : (g > b ? g : b);
+      float minc = r < g ? (r < b ? r : b) : (g < b ? g : b);
+      boolean eqc = maxc == minc;
+      float cr = maxc - minc;
+      float s = cr / (eqc ? 1f : maxc);
+      float crDivisor = eqc ? 1f : cr;
+      float rc = (maxc - r) / crDivisor;
+      float gc = (maxc - g) / crDivisor;
+      float bc = (maxc - b) / crDivisor;
+      float h;
+      if (maxc == r) {
+        h = bc - gc;
+      } else if (maxc == g) {
+        h = 2f + rc - bc;
+      } else {
+        h = 4f + gc - rc;
+      }
+      h = h / 6f + 1f; // in [5/6, 7/6]: fmod(h, 1) = h - trunc(h)
+      h = h - (int) h;
+      // (h + shift) % 1.0 with Python's sign convention: h - floor(h)
+      h = h + shift;
+      int fl = (int) h;
+      if (h < fl) {
+        fl--;
+      }
+      h = h - fl;
+      // _hsv2rgb
+      float v = maxc;
+      float h6 = h * 6f;
+      int sector = (int) h6; // h6 >= 0, so the cast is floor
+      float f = h6 - sector;
+      float p = clamp01(v * (1f - s));
+      float q = clamp01(v * (1f - s * f));
+      float t = clamp01(v * (1f - s * (1f - f)));
+      switch (sector % 6) {
+        case 0 -> {
+          px[i] = v;
+          px[i + 1] = t;
+          px[i + 2] = p;
+        }
+        case 1 -> {
+          px[i] = q;
+          px[i + 1] = v;
+          px[i + 2] = p;
+        }
+        case 2 -> {
+          px[i] = p;
+          px[i + 1] = v;
+          px[i + 2] = t;
+        }
+        case 3 -> {
+          px[i] = p;
+          px[i + 1] = q;
+          px[i + 2] = v;
+        }
+        case 4 -> {
+          px[i] = t;
+          px[i + 1] = p;
+          px[i + 2] = v;
+        }
+        default -> {
+          px[i] = v;
+          px[i + 1] = p;
+          px[i + 2] = q;
+        }
+      }
+    }
+  }
+
+  /** {@code rgb_to_grayscale(img, 3)}: every channel of a pixel set to its luma (into {@code dst}). */
+  public static void grayscale3(float[] src, float[] dst) {
+    for (int i = 0; i < src.length; i += 3) {
+      float l = luma(src[i], src[i + 1], src[i + 2]);
+      dst[i] = l;
+      dst[i + 1] = l;
+      dst[i + 2] = l;
+    }
+  }
+}
