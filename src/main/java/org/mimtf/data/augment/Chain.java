@@ -31,8 +31,17 @@ public final class Chain implements Augmentation {
   @Override
   public Image apply(Image in, RandomGenerator rng) {
     Image img = in;
+    // An image created by an earlier op of this chain is private to the chain and may be modified in
+    // place; the chain's input (possibly shared with other views) never is.
+    boolean owned = false;
     for (Augmentation op : ops) {
-      img = op.apply(img, rng);
+      if (owned && op instanceof InPlaceOp inPlace) {
+        inPlace.applyInPlace(img, rng);
+      } else {
+        Image out = op.apply(img, rng);
+        owned |= out != img;
+        img = out;
+      }
     }
     return img;
   }

@@ -15,7 +15,7 @@ import org.mimtf.data.Image;
  * draws nothing. The ops ({@link ColorOps}) are then applied in the drawn order; the order matters
  * because each op clamps to [0, 1] and contrast depends on the current mean.
  */
-public final class ColorJitter implements Augmentation {
+public final class ColorJitter implements InPlaceOp {
   /** Op ids in {@link Params#order()}, as torchvision's {@code fn_id}. */
   public static final int BRIGHTNESS = 0;
 
@@ -84,17 +84,36 @@ public final class ColorJitter implements Augmentation {
 
   @Override
   public Image apply(Image in, RandomGenerator rng) {
-    // RandomApply: torchvision skips when p < U[0,1). With p = 1 no draw is needed (plain ColorJitter).
-    if (p < 1 && p < rng.nextDouble()) {
-      return in;
+    Params params = draw(rng);
+    return params == null ? in : apply(in, params);
+  }
+
+  @Override
+  public boolean applyInPlace(Image img, RandomGenerator rng) {
+    Params params = draw(rng);
+    if (params == null) {
+      return false;
     }
-    return apply(in, sampleParams(rng));
+    run(img.data(), img.channels(), params);
+    return true;
+  }
+
+  /** RandomApply: skipped when p &lt; U[0,1). With p = 1 nothing is drawn (plain ColorJitter). */
+  private Params draw(RandomGenerator rng) {
+    if (p < 1 && p < rng.nextDouble()) {
+      return null;
+    }
+    return sampleParams(rng);
   }
 
   /** Applies fixed parameters (a copy of {@code in} is modified; {@code in} is not). */
   public static Image apply(Image in, Params params) {
     float[] px = in.data().clone();
-    int c = in.channels();
+    run(px, in.channels(), params);
+    return Image.wrap(in.height(), in.width(), in.channels(), px);
+  }
+
+  private static void run(float[] px, int c, Params params) {
     for (int op : params.order()) {
       switch (op) {
         case BRIGHTNESS -> {
@@ -120,7 +139,6 @@ public final class ColorJitter implements Augmentation {
         default -> throw new IllegalArgumentException("unknown color jitter op id " + op);
       }
     }
-    return Image.wrap(in.height(), in.width(), c, px);
   }
 
   @Override

@@ -56,52 +56,63 @@ public final class GaussianBlur implements Augmentation {
     return out;
   }
 
-  /** Separable Gaussian blur with edge replication. */
+  /**
+   * Separable Gaussian blur with edge replication. Away from the borders both passes are weighted sums
+   * of shifted rows ({@link Kernels#weightedSum}: along a row the taps are {@code c} floats apart,
+   * across rows a whole row apart); only the {@code ceil(3σ)} pixels next to each border take the
+   * clamped-index path.
+   */
   public static Image blur(Image in, double sigma) {
     float[] k = kernel(sigma);
-    int r = k.length / 2;
+    int n = k.length;
+    int r = n / 2;
     int h = in.height();
     int w = in.width();
     int c = in.channels();
+    int stride = w * c;
     float[] src = in.data();
     float[] tmp = new float[src.length];
-    int stride = w * c;
-    // Horizontal pass; clamped indices only near the left and right edges.
+    // Horizontal pass. Interior pixels x in [r, w - r) read pixels x - r .. x + r without clamping.
     int interiorStart = Math.min(r, w);
     int interiorEnd = Math.max(interiorStart, w - r);
     for (int y = 0; y < h; y++) {
       int row = y * stride;
+      if (interiorEnd > interiorStart) {
+        Kernels.weightedSum(
+            tmp, row + interiorStart * c, src, row + (interiorStart - r) * c, c, k, 0, n,
+            (interiorEnd - interiorStart) * c);
+      }
       for (int x = 0; x < w; x++) {
-        boolean interior = x >= interiorStart && x < interiorEnd;
+        if (x == interiorStart && interiorEnd > interiorStart) {
+          x = interiorEnd - 1;
+          continue;
+        }
         for (int ch = 0; ch < c; ch++) {
           float acc = 0f;
-          if (interior) {
-            int base = row + (x - r) * c + ch;
-            for (int t = 0; t < k.length; t++) {
-              acc += k[t] * src[base + t * c];
-            }
-          } else {
-            for (int t = 0; t < k.length; t++) {
-              int sx = x + t - r;
-              sx = sx < 0 ? 0 : (sx >= w ? w - 1 : sx);
-              acc += k[t] * src[row + sx * c + ch];
-            }
+          for (int t = 0; t < n; t++) {
+            int sx = x + t - r;
+            sx = sx < 0 ? 0 : (sx >= w ? w - 1 : sx);
+            acc += k[t] * src[row + sx * c + ch];
           }
           tmp[row + x * c + ch] = acc;
         }
       }
     }
-    // Vertical pass, one whole row at a time (contiguous, vectorisable).
+    // Vertical pass: whole rows; rows near the top and bottom use clamped source rows.
     float[] out = new float[src.length];
     for (int y = 0; y < h; y++) {
       int o = y * stride;
-      for (int t = 0; t < k.length; t++) {
-        int sy = y + t - r;
-        sy = sy < 0 ? 0 : (sy >= h ? h - 1 : sy);
-        int s = sy * stride;
-        float wt = k[t];
-        for (int i = 0; i < stride; i++) {
-          out[o + i] += wt * tmp[s + i];
+      if (y >= r && y + r < h) {
+        Kernels.weightedSum(out, o, tmp, (y - r) * stride, stride, k, 0, n, stride);
+      } else {
+        for (int t = 0; t < n; t++) {
+          int sy = y + t - r;
+          sy = sy < 0 ? 0 : (sy >= h ? h - 1 : sy);
+          int s0 = sy * stride;
+          float wt = k[t];
+          for (int i = 0; i < stride; i++) {
+            out[o + i] += wt * tmp[s0 + i];
+          }
         }
       }
     }

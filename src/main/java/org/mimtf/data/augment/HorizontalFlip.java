@@ -6,7 +6,7 @@ import java.util.random.RandomGenerator;
 import org.mimtf.data.Image;
 
 /** torchvision {@code RandomHorizontalFlip(p)}: mirror left-right when {@code U[0,1) < p}. */
-public final class HorizontalFlip implements Augmentation {
+public final class HorizontalFlip implements InPlaceOp {
   private final double p;
 
   public HorizontalFlip(double p) {
@@ -22,24 +22,52 @@ public final class HorizontalFlip implements Augmentation {
     return flip(in);
   }
 
+  @Override
+  public boolean applyInPlace(Image img, RandomGenerator rng) {
+    if (!(rng.nextDouble() < p)) {
+      return false;
+    }
+    flipInPlace(img);
+    return true;
+  }
+
   /** The mirror image (column x becomes column W - 1 - x). */
   public static Image flip(Image in) {
-    int h = in.height();
-    int w = in.width();
-    int c = in.channels();
-    float[] src = in.data();
-    float[] out = new float[src.length];
+    Image out = Image.wrap(in.height(), in.width(), in.channels(), in.data().clone());
+    flipInPlace(out);
+    return out;
+  }
+
+  private static void flipInPlace(Image img) {
+    int h = img.height();
+    int w = img.width();
+    int c = img.channels();
+    float[] px = img.data();
     for (int y = 0; y < h; y++) {
-      int row = y * w * c;
-      for (int x = 0; x < w; x++) {
-        int s = row + x * c;
-        int d = row + (w - 1 - x) * c;
-        for (int ch = 0; ch < c; ch++) {
-          out[d + ch] = src[s + ch];
+      int a = y * w * c;
+      int b = a + (w - 1) * c;
+      if (c == 3) {
+        for (; a < b; a += 3, b -= 3) {
+          float t0 = px[a];
+          float t1 = px[a + 1];
+          float t2 = px[a + 2];
+          px[a] = px[b];
+          px[a + 1] = px[b + 1];
+          px[a + 2] = px[b + 2];
+          px[b] = t0;
+          px[b + 1] = t1;
+          px[b + 2] = t2;
+        }
+      } else {
+        for (; a < b; a += c, b -= c) {
+          for (int ch = 0; ch < c; ch++) {
+            float t = px[a + ch];
+            px[a + ch] = px[b + ch];
+            px[b + ch] = t;
+          }
         }
       }
     }
-    return Image.wrap(h, w, c, out);
   }
 
   @Override

@@ -11,7 +11,7 @@ import org.mimtf.data.Image;
  * One-channel images are already gray and are returned unchanged (the draw still happens, as in
  * torchvision).
  */
-public final class RandomGrayscale implements Augmentation {
+public final class RandomGrayscale implements InPlaceOp {
   private final double p;
 
   public RandomGrayscale(double p) {
@@ -27,6 +27,15 @@ public final class RandomGrayscale implements Augmentation {
     float[] out = new float[in.data().length];
     ColorOps.grayscale3(in.data(), out);
     return Image.wrap(in.height(), in.width(), 3, out);
+  }
+
+  @Override
+  public boolean applyInPlace(Image img, RandomGenerator rng) {
+    if (!(rng.nextDouble() < p) || img.channels() != 3) {
+      return false;
+    }
+    ColorOps.grayscale3(img.data(), img.data());
+    return true;
   }
 
   @Override

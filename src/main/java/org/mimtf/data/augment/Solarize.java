@@ -10,7 +10,7 @@ import org.mimtf.data.Image;
  * {@code ImageOps.solarize}, which inverts every value at or above the threshold (128 of 255 in 8
  * bits, 0.5 on [0, 1] floats): {@code x >= t -> 1 - x} (common-vit.md §15).
  */
-public final class Solarize implements Augmentation {
+public final class Solarize implements InPlaceOp {
   private final double p;
   private final float threshold;
 
@@ -29,15 +29,27 @@ public final class Solarize implements Augmentation {
     return solarize(in, threshold);
   }
 
+  @Override
+  public boolean applyInPlace(Image img, RandomGenerator rng) {
+    if (!(rng.nextDouble() < p)) {
+      return false;
+    }
+    solarize(img.data(), img.data(), threshold);
+    return true;
+  }
+
   /** Inverts the values {@code >= threshold}. */
   public static Image solarize(Image in, float threshold) {
-    float[] src = in.data();
-    float[] out = new float[src.length];
+    float[] out = new float[in.data().length];
+    solarize(in.data(), out, threshold);
+    return Image.wrap(in.height(), in.width(), in.channels(), out);
+  }
+
+  private static void solarize(float[] src, float[] dst, float threshold) {
     for (int i = 0; i < src.length; i++) {
       float v = src[i];
-      out[i] = v >= threshold ? 1f - v : v;
+      dst[i] = v >= threshold ? 1f - v : v;
     }
-    return Image.wrap(in.height(), in.width(), in.channels(), out);
   }
 
   @Override

@@ -68,7 +68,7 @@ public final class RandomMaskGenerator {
         };
   }
 
-  /** From the recipe; the float ratio is read as the decimal the recipe wrote (0.55, not 0.5500000119). */
+  /** From the recipe; the float ratio is read as the decimal written (0.55, not 0.5500000119). */
   public static RandomMaskGenerator fromConfig(RandomMasking cfg, int gridH, int gridW) {
     return new RandomMaskGenerator(
         gridH, gridW, Sampling.decimal(cfg.getMaskRatio()), cfg.getUnitSize(), cfg.getRounding());

@@ -148,6 +148,30 @@ class AugmentationsTest {
   }
 
   @Test
+  void inPlacePathOfChainMatchesOpByOpApplication() {
+    // Chain lets ops work in place on images it created; results and random draws must be identical
+    // to applying each op to a fresh copy.
+    List<org.mimtf.config.proto.Augmentation> cfgs = strongView();
+    Chain chain = Augmentations.buildAll(cfgs, 24);
+    float[] px = new float[30 * 36 * 3];
+    SplittableRandom fill = new SplittableRandom(5);
+    for (int i = 0; i < px.length; i++) {
+      px[i] = (float) fill.nextDouble();
+    }
+    Image in = Image.wrap(30, 36, 3, px);
+    for (long seed = 0; seed < 30; seed++) {
+      Image viaChain = chain.apply(in, new SplittableRandom(seed));
+      SplittableRandom rng = new SplittableRandom(seed);
+      Image img = in;
+      for (Augmentation op : chain.ops()) {
+        img = op.apply(img, rng);
+      }
+      assertArrayEquals(img.data(), viaChain.data(), "seed " + seed);
+    }
+    assertArrayEquals(px, in.data(), "the input image was modified");
+  }
+
+  @Test
   void sharedGeometryViewsReuseTheGeometricPrefix() {
     // ConMIM: weak = geometry + normalize; strong starts from the same geometric output.
     Chain weak = Augmentations.buildAll(List.of(rrc(16), flip(), normalize()), 16);

@@ -93,6 +93,61 @@ class ColorTest {
     assertArrayEquals(copy, any, TOL);
   }
 
+  /**
+   * Literal transcription of torchvision 0.14 {@code _rgb2hsv}, {@code adjust_hue} and {@code
+   * _hsv2rgb} for one pixel in float32 (masked sums, divisions, fmod and Python's %), used as the
+   * reference for {@link ColorOps#hue}, which reorganises the arithmetic for speed.
+   */
+  private static float[] torchHue(float r, float g, float b, float hueFactor) {
+    float maxc = Math.max(r, Math.max(g, b));
+    float minc = Math.min(r, Math.min(g, b));
+    boolean eqc = maxc == minc;
+    float cr = maxc - minc;
+    float s = cr / (eqc ? 1f : maxc);
+    float crDivisor = eqc ? 1f : cr;
+    float rc = (maxc - r) / crDivisor;
+    float gc = (maxc - g) / crDivisor;
+    float bc = (maxc - b) / crDivisor;
+    float hr = (maxc == r ? 1f : 0f) * (bc - gc);
+    float hg = ((maxc == g) && (maxc != r) ? 1f : 0f) * (2f + rc - bc);
+    float hb = ((maxc != g) && (maxc != r) ? 1f : 0f) * (4f + gc - rc);
+    float h = hr + hg + hb;
+    h = (h / 6f + 1f) % 1f; // torch.fmod
+    h = h + hueFactor;
+    h = h - (float) Math.floor(h); // Python % 1.0
+    float v = maxc;
+    int i = (int) Math.floor(h * 6f);
+    float f = h * 6f - i;
+    float p = Math.min(1f, Math.max(0f, v * (1f - s)));
+    float q = Math.min(1f, Math.max(0f, v * (1f - s * f)));
+    float t = Math.min(1f, Math.max(0f, v * (1f - s * (1f - f))));
+    i = i % 6;
+    float[][] a = {{v, q, p, p, t, v}, {t, v, v, q, p, p}, {p, p, t, v, v, q}};
+    return new float[] {a[0][i], a[1][i], a[2][i]};
+  }
+
+  @Test
+  void hueMatchesTorchvisionFormulasOnManyPixels() {
+    SplittableRandom rng = new SplittableRandom(11);
+    int n = 20000;
+    float[] px = new float[n * 3];
+    for (int i = 0; i < px.length; i++) {
+      double u = rng.nextDouble();
+      // include exact 0, exact 1 and ties between channels, where the branch choice matters
+      px[i] = u < 0.05 ? 0f : u < 0.1 ? 1f : u < 0.15 ? 0.5f : (float) rng.nextDouble();
+    }
+    for (float shift : new float[] {-0.5f, -0.1f, 0f, 0.03f, 0.25f, 0.5f}) {
+      float[] ours = px.clone();
+      ColorOps.hue(ours, 3, shift);
+      for (int k = 0; k < n; k++) {
+        float[] ref = torchHue(px[3 * k], px[3 * k + 1], px[3 * k + 2], shift);
+        for (int c = 0; c < 3; c++) {
+          assertEquals(ref[c], ours[3 * k + c], 2e-6f, "pixel " + k + " shift " + shift);
+        }
+      }
+    }
+  }
+
   @Test
   void solarizeInvertsAtOrAboveThreshold() {
     Image in = Image.wrap(1, 4, 1, new float[] {0.2f, 0.49f, 0.5f, 0.8f});

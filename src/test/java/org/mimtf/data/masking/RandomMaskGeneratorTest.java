@@ -67,7 +67,8 @@ class RandomMaskGeneratorTest {
         assertThrows(
             IllegalArgumentException.class,
             () -> new RandomMaskGenerator(14, 14, 0.75, 3, Rounding.MASK_CEIL));
-    assertTrue(e.getMessage().contains("unit_size (3) must divide the patch grid (14x14)"), e.getMessage());
+    assertTrue(
+        e.getMessage().contains("unit_size (3) must divide the patch grid (14x14)"), e.getMessage());
     assertThrows(
         IllegalArgumentException.class,
         () -> new RandomMaskGenerator(14, 14, 1.5, 1, Rounding.KEEP_FLOOR));

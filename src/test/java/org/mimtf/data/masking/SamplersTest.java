@@ -64,7 +64,8 @@ class SamplersTest {
   @Test
   void partialDecodingPicksMaskedSubset() {
     RandomMaskGenerator gen =
-        new RandomMaskGenerator(14, 14, 0.75, 1, org.mimtf.config.proto.RandomMasking.Rounding.KEEP_FLOOR);
+        new RandomMaskGenerator(
+            14, 14, 0.75, 1, org.mimtf.config.proto.RandomMasking.Rounding.KEEP_FLOOR);
     SplittableRandom rng = new SplittableRandom(3);
     int draws = 4000;
     boolean[] mask = gen.generate(rng);
