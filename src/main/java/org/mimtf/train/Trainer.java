@@ -164,8 +164,9 @@ public final class Trainer {
             scalars.put(e.getKey(), e.getValue().at(step));
           }
           long seed = recipe.getTraining().getSeed();
+          long imageStep = step + 1;
           Map<String, Double> v = sg.step(s, b, step, lr, wd, scalars, seed, lastMicro,
-              wantImages ? (name, images) -> ImageSummaries.write(log.events(), "images/" + name, step + 1, images)
+              wantImages ? (name, images) -> ImageSummaries.write(log.events(), "images/" + name, imageStep, images)
                   : null);
           windowImages += b.size();
           stepValues = stepValues == null ? v : average(stepValues, v, micro);
