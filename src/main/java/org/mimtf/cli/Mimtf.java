@@ -24,6 +24,7 @@ import picocli.CommandLine.Command;
       TokenizerCommand.class,
       PretrainCommand.class,
       ExportCommand.class,
+      EvalCommand.class,
       BenchCommand.class,
       CommandLine.HelpCommand.class
     })

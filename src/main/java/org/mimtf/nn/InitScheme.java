@@ -59,7 +59,7 @@ public final class InitScheme {
   }
 
   public static ParamStore.InitFn zeros() {
-    return (tf, name, shape) -> tf.zeros(tf.constant(shape.asArray()), TFloat32.class);
+    return (tf, name, shape) -> tf.fill(tf.constant(shape.asArray()), tf.constant(0f));
   }
 
   public static ParamStore.InitFn constant(float value) {

@@ -29,7 +29,7 @@ public final class Initializers {
   }
 
   public Operand<TFloat32> zeros(Ops tf, Shape shape) {
-    return tf.zeros(dims(tf, shape), TFloat32.class);
+    return tf.fill(dims(tf, shape), tf.constant(0f));
   }
 
   public Operand<TFloat32> constant(Ops tf, Shape shape, float value) {

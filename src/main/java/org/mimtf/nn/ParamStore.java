@@ -22,6 +22,8 @@ public final class ParamStore {
   private final Initializers init;
   private final List<Param> params = new ArrayList<>();
   private final Map<String, Param> byName = new LinkedHashMap<>();
+  private final Map<String, String> seedAliases = new LinkedHashMap<>();
+  private final List<String> frozenPrefixes = new ArrayList<>();
 
   public ParamStore(Initializers init) {
     this.init = init;
@@ -45,9 +47,10 @@ public final class ParamStore {
     checkArgument(fullName.equals(name) || fullName.endsWith("/" + name),
         "parameter %s was uniquified to %s: two layers share a scope", name, fullName);
     Ops initOps = tf.withInitScope();
-    initOps.withName(name + "_init").assign(v, initial.build(initOps, fullName, shape));
+    initOps.withName(name + "_init").assign(v, initial.build(initOps, seedName(fullName), shape));
     Operand<TFloat32> read = tf.withName(name + "_read").identity(v);
-    Param p = new Param(fullName, v, read, shape, kind, layerId, trainable);
+    boolean train = trainable && frozenPrefixes.stream().noneMatch(fullName::startsWith);
+    Param p = new Param(fullName, v, read, shape, kind, layerId, train);
     params.add(p);
     byName.put(fullName, p);
     return p;
@@ -57,6 +60,32 @@ public final class ParamStore {
   @FunctionalInterface
   public interface InitFn {
     Operand<TFloat32> build(Ops tf, String name, Shape shape);
+  }
+
+  /**
+   * Makes parameters under {@code prefix} draw their random initial values as if they were under
+   * {@code alias}: a momentum or EMA copy ({@code momentum/encoder/...}) then starts as an exact copy
+   * of its online network ({@code encoder/...}), as ConMIM and MOCA require, with no copy op.
+   */
+  public void aliasSeeds(String prefix, String alias) {
+    seedAliases.put(prefix, alias);
+  }
+
+  /**
+   * Parameters created later under {@code prefix} are not trained (EMA teachers, momentum encoders,
+   * frozen tokenizers): the optimizer skips them and no gradient is asked for.
+   */
+  public void freeze(String prefix) {
+    frozenPrefixes.add(prefix);
+  }
+
+  private String seedName(String fullName) {
+    for (var e : seedAliases.entrySet()) {
+      if (fullName.startsWith(e.getKey())) {
+        return e.getValue() + fullName.substring(e.getKey().length());
+      }
+    }
+    return fullName;
   }
 
   /** All parameters, in creation order. */

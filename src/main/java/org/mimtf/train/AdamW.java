@@ -25,8 +25,8 @@ import org.tensorflow.types.TInt64;
  * <p>The framework optimizers cannot be used: they break on scoped variable names and differentiate
  * every variable in the graph (notes/tf-java.md §10).
  *
- * <p>Slots are variables named {@code optimizer/<param>/m} and {@code .../v}, so a checkpoint holds
- * them next to the weights.
+ * <p>Slots are variables named {@code optimizer/<param>.m} and {@code .v} (the parameter's path with
+ * dots), so a checkpoint holds them next to the weights.
  */
 public final class AdamW {
   /** Hyper-parameters; lr and weight decay are fed per step (schedules). */
@@ -66,32 +66,37 @@ public final class AdamW {
     List<Op> updates = new ArrayList<>();
     for (Target target : targets) {
       Param p = target.param();
+      // Flat names (optimizer/encoder.blocks.3.attn.qkv.kernel.m): a TF Java sub-scope per path
+      // segment would scan the whole graph each time (NameScope.importIdsFrom), quadratic in its size.
+      String flat = flatName(p.name());
       Ops scope = o;
-      for (String seg : p.name().split("/")) {
-        scope = scope.withSubScope(seg);
-      }
-      Variable<TFloat32> m = slot(scope, "m", p.shape());
-      Variable<TFloat32> v = slot(scope, "v", p.shape());
+      Variable<TFloat32> m = slot(scope, flat + ".m", p.shape());
+      Variable<TFloat32> v = slot(scope, flat + ".v", p.shape());
       a.slots.add(m);
       a.slots.add(v);
       Operand<TFloat32> plr = target.lrScale() == 1f ? lr : tf.math.mul(lr, tf.constant(target.lrScale()));
       Ops deps = scope.withControlDependencies(List.of(gradsReady));
       if (target.decay()) {
         // θ ← θ − lr·wd·θ, before the Adam step (which does not read θ).
-        Op decay = deps.withName("decay").assignSub(p.variable(),
+        Op decay = deps.withName(flat + ".decay").assignSub(p.variable(),
             tf.math.mul(tf.math.mul(plr, weightDecay), p.read()));
         deps = scope.withControlDependencies(List.of(decay));
       }
-      updates.add(deps.withName("apply_adam").train.applyAdam(p.variable(), m, v, b1p, b2p, plr, b1, b2, epsHat,
+      updates.add(deps.withName(flat + ".apply_adam").train.applyAdam(p.variable(), m, v, b1p, b2p, plr, b1, b2, epsHat,
           target.gradient()));
     }
     return new Built(tf.withControlDependencies(updates).withName("apply_updates").noOp(), a.slots);
   }
 
+  /** A parameter name as one op-name segment: {@code encoder/blocks/3/x} → {@code encoder.blocks.3.x}. */
+  public static String flatName(String name) {
+    return name.replace('/', '.');
+  }
+
   private static Variable<TFloat32> slot(Ops scope, String name, Shape shape) {
     Variable<TFloat32> s = scope.withName(name).variable(shape, TFloat32.class);
     scope.withInitScope().withName(name + "_init").assign(s,
-        scope.withInitScope().zeros(scope.withInitScope().constant(shape.asArray()), TFloat32.class));
+        scope.withInitScope().fill(scope.withInitScope().constant(shape.asArray()), scope.withInitScope().constant(0f)));
     return s;
   }
 

@@ -129,15 +129,13 @@ public final class StepGraph {
       List<Op> adds = new ArrayList<>();
       for (int i = 0; i < trainable.size(); i++) {
         Param p = trainable.get(i);
-        Ops s = acc;
-        for (String seg : p.name().split("/")) {
-          s = s.withSubScope(seg);
-        }
-        Variable<TFloat32> a = s.withName("sum").variable(p.shape(), TFloat32.class);
-        s.withInitScope().withName("sum_init").assign(a,
-            s.withInitScope().zeros(s.withInitScope().constant(p.shape().asArray()), TFloat32.class));
+        String flat = AdamW.flatName(p.name());
+        Variable<TFloat32> a = acc.withName(flat + ".sum").variable(p.shape(), TFloat32.class);
+        acc.withInitScope().withName(flat + ".sum_init").assign(a,
+            acc.withInitScope().fill(acc.withInitScope().constant(p.shape().asArray()), acc.withInitScope().constant(0f)));
         accs.add(a);
-        adds.add(s.withName("add").assignAdd(a, tf.math.div(gradList.get(i), tf.constant((float) accumSteps))));
+        adds.add(acc.withName(flat + ".add").assignAdd(a,
+            tf.math.div(gradList.get(i), tf.constant((float) accumSteps))));
       }
       accumulateTarget = acc.withControlDependencies(adds).withName("accumulate").noOp();
       Ops after = tf.withControlDependencies(List.of(accumulateTarget));

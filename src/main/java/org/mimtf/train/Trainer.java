@@ -113,10 +113,16 @@ public final class Trainer {
 
     try (Graph g = new Graph();
         RunLog log = new RunLog(runDir, console)) {
+      long tb = System.nanoTime();
       StepGraph sg = new StepGraph(g, method, fields, recipe.getOptimizer(), compute, t.getGradAccumSteps(),
           recipe.getModel().getInitSeed());
-      log.info(String.format("%s: %,d trainable parameters, %d steps of %d images (%d steps per epoch)",
-          method.name(), sg.params.trainableCount(), total, globalBatch, stepsPerEpoch));
+      int ops = 0;
+      for (var it = g.operations(); it.hasNext(); it.next()) {
+        ops++;
+      }
+      log.info(String.format("%s: %,d trainable parameters, %d steps of %d images (%d steps per epoch); "
+          + "graph of %,d ops built in %.1f s", method.name(), sg.params.trainableCount(), total, globalBatch,
+          stepsPerEpoch, ops, (System.nanoTime() - tb) / 1e9));
       try (Session s = new Session(g, SessionConfigs.training(t))) {
         long step = 0;
         long dataPosition = 0;

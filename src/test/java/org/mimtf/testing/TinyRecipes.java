@@ -1,0 +1,73 @@
+package org.mimtf.testing;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.mimtf.config.RecipeLoader;
+import org.mimtf.config.proto.Recipe;
+import org.mimtf.util.Npy;
+
+/**
+ * Tiny versions of the bundled recipes for tests: the small Fashion-MNIST recipe shrunk to a 2-block,
+ * 32-wide model and a few steps, with its run directory (and, for CCViT, a random 16-centroid
+ * tokenizer) inside a temporary folder.
+ */
+public final class TinyRecipes {
+  private TinyRecipes() {}
+
+  public static Path repoRoot() {
+    Path p = Path.of("").toAbsolutePath();
+    while (p != null && !Files.exists(p.resolve("graphs"))) {
+      p = p.getParent();
+    }
+    if (p == null) {
+      throw new IllegalStateException("cannot find the repository root (a folder with graphs/)");
+    }
+    return p;
+  }
+
+  /** The small CCViT recipe, shrunk; {@code extra} overrides are applied last. */
+  public static Recipe ccvit(Path dir, int steps, String... extra) throws IOException {
+    List<String> o = new ArrayList<>(List.of(
+        "model.width=32", "model.depth=3", "model.num_heads=2", "ccvit.early_layers=2", "ccvit.pixel_head.depth=1",
+        "ccvit.tokenizer.num_centroids=16", "training.batch_size=16", "training.steps=" + steps,
+        "training.log_every_steps=1", "training.checkpoint_every_steps=100", "schedule.warmup_steps=2",
+        "training.run_dir=" + dir.resolve("run"), "ccvit.tokenizer.dir=" + dir.resolve("tok"),
+        "export.dir=" + dir.resolve("export"), "data.workers=2", "eval.batch_size=64"));
+    o.addAll(List.of(extra));
+    Recipe r = RecipeLoader.load(repoRoot().resolve("graphs/ccvit_fmnist_small.pbtxt"), o);
+    writeRandomCentroids(dir.resolve("tok"), 16, 16, 5);
+    return r;
+  }
+
+  /** Random centroids in [0, 1], [k, d], as {@code mimtf tokenizer build} would write them. */
+  public static void writeRandomCentroids(Path dir, int k, int d, long seed) throws IOException {
+    Files.createDirectories(dir);
+    SplittableRandom r = new SplittableRandom(seed);
+    float[] c = new float[k * d];
+    for (int i = 0; i < c.length; i++) {
+      c[i] = (float) r.nextDouble();
+    }
+    Npy.write(dir.resolve("centroids.npy"), c, k, d);
+  }
+
+  /** The {@code loss} of every line of a run's metrics.jsonl, in order. */
+  public static List<Double> losses(Path runDir) throws IOException {
+    List<Double> out = new ArrayList<>();
+    for (String line : Files.readAllLines(runDir.resolve("metrics.jsonl"))) {
+      int i = line.indexOf("\"loss\":");
+      if (i >= 0) {
+        int j = i + 7;
+        int k = j;
+        while (k < line.length() && "0123456789.eE-+".indexOf(line.charAt(k)) >= 0) {
+          k++;
+        }
+        out.add(Double.parseDouble(line.substring(j, k)));
+      }
+    }
+    return out;
+  }
+}
