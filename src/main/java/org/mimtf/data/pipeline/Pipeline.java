@@ -18,8 +18,10 @@ import org.mimtf.data.source.Source;
 import org.mimtf.util.Seeds;
 
 /**
- * The shared input pipeline: {@code source -> shard -> shuffle -> map (N workers) -> batch -> prefetch},
- * yielding {@link Batch}es whose arrays are laid out as the TF tensors they become.
+ * The shared input pipeline: {@code source -> shuffle -> shard -> map (N workers) -> batch -> prefetch},
+ * yielding {@link Batch}es whose arrays are laid out as the TF tensors they become. Each epoch's order
+ * is drawn from the seed alone and then split by {@link ElementOrder}, so shards that share the seed
+ * are disjoint in every epoch.
  *
  * <p>Determinism: example {@code i} of epoch {@code e} is processed with a random stream derived from
  * (seed, e, i) only, and batches are assembled in stream order, so the output is identical for a given
