@@ -10,6 +10,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.mimtf.data.BadInputException;
 import org.mimtf.data.source.Record;
@@ -17,8 +18,10 @@ import org.mimtf.data.source.Source;
 import org.mimtf.util.Seeds;
 
 /**
- * The shared input pipeline: {@code source -> shard -> shuffle -> map (N workers) -> batch -> prefetch},
- * yielding {@link Batch}es whose arrays are laid out as the TF tensors they become.
+ * The shared input pipeline: {@code source -> shuffle -> shard -> map (N workers) -> batch -> prefetch},
+ * yielding {@link Batch}es whose arrays are laid out as the TF tensors they become. Each epoch's order
+ * is drawn from the seed alone and then split by {@link ElementOrder}, so shards that share the seed
+ * are disjoint in every epoch.
  *
  * <p>Determinism: example {@code i} of epoch {@code e} is processed with a random stream derived from
  * (seed, e, i) only, and batches are assembled in stream order, so the output is identical for a given
@@ -43,6 +46,8 @@ public class Pipeline implements Iterator<Batch>, AutoCloseable {
   }
 
   private static final int MAX_REPLACEMENT_ATTEMPTS = 100;
+  /** How long {@link #close()} waits for examples already being processed (one per worker). */
+  static final long CLOSE_WAIT_SECONDS = 30;
 
   private final Source source;
   private final SampleProcessor processor;
@@ -195,11 +200,21 @@ public class Pipeline implements Iterator<Batch>, AutoCloseable {
     }
   }
 
+  /**
+   * Stops the workers: examples not yet started are dropped, running ones are interrupted, and close
+   * waits (up to {@link #CLOSE_WAIT_SECONDS} s) until none is still running, so that a caller (or a
+   * subclass) may close the source and decoder right after it.
+   */
   @Override
   public void close() {
     if (!closed) {
       closed = true;
       workers.shutdownNow();
+      try {
+        workers.awaitTermination(CLOSE_WAIT_SECONDS, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
     }
   }
 }

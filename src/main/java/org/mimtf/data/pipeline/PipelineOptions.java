@@ -3,15 +3,17 @@ package org.mimtf.data.pipeline;
 import static com.google.common.base.Preconditions.checkArgument;
 
 /**
- * The shape of a pipeline run, tf.data style: {@code shard -> shuffle(buffer, seed) -> repeat(epochs)
- * -> map(workers) -> batch(size) -> prefetch(n)}.
+ * The shape of a pipeline run, tf.data style: {@code shuffle(buffer, seed) -> shard(count, index) ->
+ * repeat(epochs) -> map(workers) -> batch(size) -> prefetch(n)}. The shuffle runs over the whole
+ * data set and the shard keeps every {@code count}-th element of it, so the shards of one run must
+ * share the seed.
  *
  * @param batchSize examples per batch
  * @param workers threads running the per-example map
  * @param prefetch batches prepared ahead of the consumer (memory is bounded by prefetch + 2 batches)
  * @param shuffle whether to shuffle each epoch
  * @param shuffleBuffer tf.data shuffle buffer; 0 or >= the data size shuffles the whole epoch
- * @param seed seeds shuffling and every per-example random draw
+ * @param seed seeds shuffling and every per-example random draw (the same on every shard)
  * @param shardIndex this shard's index, for multi-worker training
  * @param shardCount number of shards
  * @param epochs passes over the data; 0 repeats forever
