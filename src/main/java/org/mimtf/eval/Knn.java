@@ -27,7 +27,8 @@ import org.tensorflow.types.TInt32;
  *       a plain majority;
  *   <li>score of class c = sum of the weights of the neighbours labelled c; the prediction is the
  *       class of highest score (ties: the lowest class id). Top-5 counts a hit when the true class is
- *       among the five highest scores (same tie rule), as DINO reports it.
+ *       among the five highest scores (same tie rule; among the k highest when k &lt; 5), as DINO
+ *       reports it.
  * </ol>
  *
  * <p>The heavy part, a {@code [chunk, d] × [d, nTrain]} similarity product, TopKV2 over the train
@@ -81,8 +82,9 @@ public final class Knn {
    * @param numClasses number of classes
    * @param k neighbours per test row, 1 ≤ k ≤ nTrain
    * @param temperature T &gt; 0 in the weight exp(sim / T)
-   * @param chunkRows test rows per graph run (memory: chunkRows × nTrain floats); predictions do not
-   *     depend on it, scores only in the last bit (the MatMul kernel varies with the chunk's shape)
+   * @param chunkRows test rows per graph run (memory: chunkRows × nTrain floats); it can change
+   *     scores in the last bit only (the MatMul kernel varies with the chunk's shape), and so a
+   *     prediction only where two classes tie to within rounding
    */
   public static Result classify(float[] train, int[] trainLabels, float[] test, int[] testLabels, int d,
       int numClasses, int k, float temperature, int chunkRows) {
@@ -142,13 +144,16 @@ public final class Knn {
       }
     }
 
+    // DINO counts a top-5 hit among the first min(5, k) ranked classes: with k < 5 neighbours, classes
+    // no neighbour voted for (score 0) are never hits.
+    int top5Ranks = Math.min(5, k);
     int[] predictions = new int[nTest];
     int hits1 = 0;
     int hits5 = 0;
     for (int i = 0; i < nTest; i++) {
       predictions[i] = Features.argmax(scores, i * numClasses, numClasses);
       hits1 += predictions[i] == testLabels[i] ? 1 : 0;
-      hits5 += numClasses >= 5 && Features.rank(scores, i * numClasses, numClasses, testLabels[i]) < 5 ? 1 : 0;
+      hits5 += numClasses >= 5 && Features.rank(scores, i * numClasses, numClasses, testLabels[i]) < top5Ranks ? 1 : 0;
     }
     double top1 = nTest == 0 ? Double.NaN : (double) hits1 / nTest;
     double top5 = nTest == 0 || numClasses < 5 ? Double.NaN : (double) hits5 / nTest;
