@@ -37,6 +37,11 @@ import org.tensorflow.types.TInt32;
  * ({@code chunkRows × nTrain} floats: 256 × 60,000 = 61 MB) whatever the test set size. The train
  * matrix is uploaded once and fed by reference to every chunk. The argmax and top-5 are taken in
  * Java, because TF's ArgMax does not promise which index wins a tie.
+ *
+ * <p>Figures (2-core VM shared with other jobs): raw Fashion-MNIST pixels, d = 784, 60k train / 10k
+ * test, k = 20, T = 0.07: top-1 84.59%, top-5 98.82%, in 10–12 s (up to 25 s under heavy load);
+ * chunks of 128, 256 or 1024 rows took the same time. The [d, nTrain] layout of the train matrix
+ * made the product up to twice as fast as MatMul's transpose_b on [nTrain, d].
  */
 public final class Knn {
   /** DINO's default number of neighbours (its evaluation also reports 10, 100 and 200). */
