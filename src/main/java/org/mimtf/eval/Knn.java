@@ -27,7 +27,8 @@ import org.tensorflow.types.TInt32;
  *       a plain majority;
  *   <li>score of class c = sum of the weights of the neighbours labelled c; the prediction is the
  *       class of highest score (ties: the lowest class id). Top-5 counts a hit when the true class is
- *       among the five highest scores (same tie rule), as DINO reports it.
+ *       among the five highest scores (same tie rule; among the k highest when k &lt; 5), as DINO
+ *       reports it.
  * </ol>
  *
  * <p>The heavy part, a {@code [chunk, d] × [d, nTrain]} similarity product, TopKV2 over the train
@@ -36,6 +37,11 @@ import org.tensorflow.types.TInt32;
  * ({@code chunkRows × nTrain} floats: 256 × 60,000 = 61 MB) whatever the test set size. The train
  * matrix is uploaded once and fed by reference to every chunk. The argmax and top-5 are taken in
  * Java, because TF's ArgMax does not promise which index wins a tie.
+ *
+ * <p>Figures (2-core VM shared with other jobs): raw Fashion-MNIST pixels, d = 784, 60k train / 10k
+ * test, k = 20, T = 0.07: top-1 84.59%, top-5 98.82%, in 10–12 s (up to 25 s under heavy load);
+ * chunks of 128, 256 or 1024 rows took the same time. The [d, nTrain] layout of the train matrix
+ * made the product up to twice as fast as MatMul's transpose_b on [nTrain, d].
  */
 public final class Knn {
   /** DINO's default number of neighbours (its evaluation also reports 10, 100 and 200). */
@@ -81,8 +87,9 @@ public final class Knn {
    * @param numClasses number of classes
    * @param k neighbours per test row, 1 ≤ k ≤ nTrain
    * @param temperature T &gt; 0 in the weight exp(sim / T)
-   * @param chunkRows test rows per graph run (memory: chunkRows × nTrain floats); predictions do not
-   *     depend on it, scores only in the last bit (the MatMul kernel varies with the chunk's shape)
+   * @param chunkRows test rows per graph run (memory: chunkRows × nTrain floats); it can change
+   *     scores in the last bit only (the MatMul kernel varies with the chunk's shape), and so a
+   *     prediction only where two classes tie to within rounding
    */
   public static Result classify(float[] train, int[] trainLabels, float[] test, int[] testLabels, int d,
       int numClasses, int k, float temperature, int chunkRows) {
@@ -142,13 +149,16 @@ public final class Knn {
       }
     }
 
+    // DINO counts a top-5 hit among the first min(5, k) ranked classes: with k < 5 neighbours, classes
+    // no neighbour voted for (score 0) are never hits.
+    int top5Ranks = Math.min(5, k);
     int[] predictions = new int[nTest];
     int hits1 = 0;
     int hits5 = 0;
     for (int i = 0; i < nTest; i++) {
       predictions[i] = Features.argmax(scores, i * numClasses, numClasses);
       hits1 += predictions[i] == testLabels[i] ? 1 : 0;
-      hits5 += numClasses >= 5 && Features.rank(scores, i * numClasses, numClasses, testLabels[i]) < 5 ? 1 : 0;
+      hits5 += numClasses >= 5 && Features.rank(scores, i * numClasses, numClasses, testLabels[i]) < top5Ranks ? 1 : 0;
     }
     double top1 = nTest == 0 ? Double.NaN : (double) hits1 / nTest;
     double top5 = nTest == 0 || numClasses < 5 ? Double.NaN : (double) hits5 / nTest;

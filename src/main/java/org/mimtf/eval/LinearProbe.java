@@ -104,9 +104,14 @@ public final class LinearProbe {
 
     /**
      * {@link #defaults()}, with more epochs for a small train set so that training takes at least
-     * 1000 steps: with 30 epochs of 2000 rows (240 steps) the probe was still 1% below its best.
+     * 1000 steps. Measured on 2000 train rows (384-d random ReLU features of Fashion-MNIST): 30
+     * epochs (240 steps) gave 79.6% test top-1, 1000 steps 80.3%, 2400 steps 79.4% (the small λ
+     * lets a long run over-fit), so the budget is a floor, not "the more the better".
      */
     public static Options forTrainSize(int nTrain) {
+      if (nTrain < 1) {
+        throw new IllegalArgumentException("nTrain must be >= 1, got " + nTrain);
+      }
       Options o = defaults();
       long stepsPerEpoch = Math.max(1, (nTrain + (long) o.batchSize() - 1) / o.batchSize());
       int epochs = (int) Math.max(o.epochs(), (MIN_STEPS + stepsPerEpoch - 1) / stepsPerEpoch);

@@ -127,6 +127,9 @@ class KnnTest {
     assertArrayEquals(new int[] {0, 0, 0}, r.predictions());
     assertEquals(1.0 / 3, r.top1(), 1e-12);
     assertEquals(2.0 / 3, r.top5(), 1e-12);
+    // With k = 2, DINO ranks only the k voted classes: class 4 (score 0) is no top-5 hit, class 1 is.
+    Knn.Result k2 = Knn.classify(train, trainLabels, test, new int[] {0, 1, 4}, 2, 6, 2, 0.07f);
+    assertEquals(2.0 / 3, k2.top5(), 1e-12);
   }
 
   @Test
