@@ -19,12 +19,14 @@ import picocli.CommandLine.Command;
     versionProvider = VersionProvider.class,
     description = "Masked-image-modeling pre-training of Vision Transformers with TensorFlow Java.",
     subcommands = {
+      QuickstartCommand.class,
       RecipeCommand.class,
       DataCommand.class,
       TokenizerCommand.class,
       PretrainCommand.class,
       ExportCommand.class,
       EvalCommand.class,
+      InspectCommand.class,
       BenchCommand.class,
       CommandLine.HelpCommand.class
     })
