@@ -100,14 +100,24 @@ public final class CcvitMethod implements MimMethod {
   @Override
   public TowerOutput tower(Ops tf, Compute c, TowerInputs in) {
     Operand<TFloat32> image = in.floats(view);
-    Operand<TBool> mask = in.bools("mask");
-    Operand<TBool> replaced = in.bools("replaced");
+    // The official code tokenises a second copy of the same crop; without colour jitter it is the same
+    // image, so one view serves as both the input and the tokenizer's view.
+    return build(tf, c, image, image, in.bools("mask"), in.bools("replaced"), in.step().dropSeed());
+  }
+
+  /**
+   * The CCViT graph for an input view and the view the tokenizer reads (the same crop; targets come
+   * from {@code tokenView}), the mask M and the replaced positions R.
+   */
+  TowerOutput build(Ops tf, Compute c, Operand<TFloat32> image, Operand<TFloat32> tokenView, Operand<TBool> mask,
+      Operand<TBool> replaced, Operand<TInt64> dropSeed) {
     int n = vit.numPatches();
     int pd = vit.patchDim();
     Operand<TFloat32> table = centroidTable.read();
 
     // Tokenise the un-normalised [0, 1] view (ccvit.md §9).
-    Operand<TFloat32> patches = Patches.patchify(tf, image, vit.imageSize(), vit.patchSize(), vit.channels());
+    Operand<TFloat32> patches = Patches.patchify(tf, tokenView, vit.imageSize(), vit.patchSize(), vit.channels());
+    Operand<TFloat32> inputPatches = Patches.patchify(tf, image, vit.imageSize(), vit.patchSize(), vit.channels());
     Operand<TFloat32> rows = tf.reshape(patches, tf.constant(new int[] {-1, pd}));
     Operand<TInt32> ids = tf.stopGradient(tf.reshape(CentroidAssign.ids(tf, c, rows, table),
         tf.constant(new int[] {-1, n})));
@@ -115,12 +125,12 @@ public final class CcvitMethod implements MimMethod {
     // Replace R patches by their centroid's pixels, before normalisation and patch embedding.
     Operand<TFloat32> centroidPixels = tf.gather(table, ids, tf.constant(0));
     Operand<TBool> rep3 = tf.broadcastTo(tf.expandDims(replaced, tf.constant(-1)), tf.shape(patches));
-    Operand<TFloat32> corruptedPatches = tf.select(rep3, centroidPixels, patches);
+    Operand<TFloat32> corruptedPatches = tf.select(rep3, centroidPixels, inputPatches);
     Operand<TFloat32> input = Patches.unpatchify(tf, corruptedPatches, vit.imageSize(), vit.patchSize(),
         vit.channels());
 
     VisionTransformer.Output out = encoder.forward(tf, c, input,
-        VisionTransformer.Inputs.none().mask(mask).dropSeed(in.step().dropSeed()));
+        VisionTransformer.Inputs.none().mask(mask).dropSeed(dropSeed));
 
     // T = M ∪ R (disjoint by construction); both losses are taken there only.
     Operand<TBool> corrupted = tf.math.logicalOr(mask, replaced);
@@ -131,7 +141,7 @@ public final class CcvitMethod implements MimMethod {
     Operand<TInt32> labels = tf.gatherNd(ids, where);
     Operand<TFloat32> ce = Losses.crossEntropy(tf, logits, labels, numCentroids);
 
-    Operand<TFloat32> agg = pixelBlock.apply(tf, c, out, encoder.sharedRelativeBias(tf), in.step().dropSeed());
+    Operand<TFloat32> agg = pixelBlock.apply(tf, c, out, encoder.sharedRelativeBias(tf), dropSeed);
     Operand<TFloat32> pixTokens = tf.gatherNd(VisionTransformer.dropCls(tf, agg), where);
     Operand<TFloat32> pred = pixelHead.apply(tf, c, pixelNorm.apply(tf, pixTokens));
     Operand<TFloat32> target = tf.gatherNd(patches, where);
