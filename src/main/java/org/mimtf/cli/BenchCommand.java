@@ -15,7 +15,7 @@ import picocli.CommandLine.Parameters;
 
 /** {@code mimtf bench step|kmeans} (also {@code scripts/bench}): figures, last line JSON. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks; the last line is JSON.",
-    subcommands = {BenchCommand.Step.class, BenchCommand.Kmeans.class})
+    subcommands = {BenchCommand.Step.class, BenchCommand.Kmeans.class, BenchCommand.Quality.class})
 final class BenchCommand implements Runnable {
   @Override
   public void run() {
@@ -58,6 +58,33 @@ final class BenchCommand implements Runnable {
         throw new UserException("--precision " + precision + ": expected fp32, bf16 or fp16");
       }
       System.out.println(StepBench.run(StepBench.named(config), warmup, steps, t, p, System.out));
+    }
+  }
+
+  @Command(name = "quality", mixinStandardHelpOptions = true,
+      description = "Pre-train METHOD's small recipe on the full Fashion-MNIST (60k) for --steps, then k-NN and "
+          + "linear probes on the 10k test set vs random initialisation and raw pixels.")
+  static final class Quality implements Runnable {
+    @Parameters(paramLabel = "METHOD", defaultValue = "ccvit", description = "Method (default ${DEFAULT-VALUE}).")
+    String method;
+
+    @Option(names = "--steps", description = "Pre-training steps, default ${DEFAULT-VALUE}.")
+    int steps = 2000;
+
+    @Option(names = "--data", paramLabel = "DIR", description = "Fashion-MNIST folder, default ${DEFAULT-VALUE}.")
+    Path data = Path.of("/usr/share/datasets/fashion-mnist");
+
+    @Option(names = "--set", paramLabel = "PATH=VALUE", description = "Override a recipe field (repeatable).")
+    List<String> overrides = new ArrayList<>();
+
+    @Override
+    public void run() {
+      if (!java.nio.file.Files.exists(data.resolve("train-images-idx3-ubyte.gz"))) {
+        throw new UserException(data + " has no train-images-idx3-ubyte.gz: install Debian's dataset-fashion-mnist "
+            + "(apt-get install dataset-fashion-mnist) or pass --data");
+      }
+      System.out.println(org.mimtf.bench.QualityBench.run(method, Path.of("graphs"), data, steps, overrides,
+          System.out));
     }
   }
 
