@@ -9,11 +9,34 @@ import picocli.CommandLine.Mixin;
 
 /** {@code mimtf tokenizer build|train}: the pre-MIM stage of the tokenizer-based methods. */
 @Command(name = "tokenizer", mixinStandardHelpOptions = true, description = "Build or train a tokenizer.",
-    subcommands = {TokenizerCommand.Build.class})
+    subcommands = {TokenizerCommand.Build.class, TokenizerCommand.Train.class})
 final class TokenizerCommand implements Runnable {
   @Override
   public void run() {
     new picocli.CommandLine(this).usage(System.out);
+  }
+
+  @Command(name = "train", mixinStandardHelpOptions = true,
+      description = "BEiT v2: train the VQ-KD tokenizer against the teacher SavedModel of beitv2.tokenizer.teacher, "
+          + "then export it to <tokenizer dir>/saved_model (default <run_dir>/tokenizer).")
+  static final class Train implements Runnable {
+    @Mixin RecipeOptions recipe;
+
+    @picocli.CommandLine.Option(names = "--resume", description = "Continue the tokenizer run.")
+    boolean resume;
+
+    @Override
+    public void run() {
+      Recipe r = recipe.load();
+      if (!r.hasBeitv2()) {
+        throw new UserException("tokenizer train trains BEiT v2's VQ-KD tokenizer; the recipe's method is "
+            + r.getMethodCase().name().toLowerCase() + " (CCViT builds its tokenizer with 'tokenizer build')");
+      }
+      var b = org.mimtf.methods.beitv2.VqkdTokenizer.train(r, resume, System.out);
+      System.out.println(Json.obj().put("tokenizer_dir", b.dir().toString())
+          .put("saved_model", b.savedModel().toString()).put("steps", b.run().step())
+          .put("train_seconds", b.run().trainSeconds()).putAll(b.run().lastMetrics()));
+    }
   }
 
   @Command(name = "build", mixinStandardHelpOptions = true,

@@ -88,12 +88,7 @@ public final class EncoderExporter {
       try (Session s = new Session(g)) {
         s.initialize();
         if (restore != null) {
-          try (TString prefix = TString.scalarOf(checkpoint.toString())) {
-            s.runner().feed("export_restore/prefix", prefix).addTarget(restore).run();
-          } catch (org.tensorflow.exceptions.TensorFlowException e) {
-            throw new UserException("cannot restore the encoder from checkpoint " + checkpoint + " (scope "
-                + spec.scope() + "): " + firstLine(e.getMessage()), e);
-          }
+          restore(s, restore, checkpoint, spec.scope());
         }
         Signature sig = Signature.builder().key(Signature.DEFAULT_KEY).methodName("tensorflow/serving/predict")
             .input(INPUT, images).output(CLS, cls).output(AVG_POOL, avg).output(PATCH_TOKENS, patches).build();
@@ -119,7 +114,7 @@ public final class EncoderExporter {
    * A restore op that reads {@code sourceScope/...} tensors of a checkpoint into the variables named
    * {@code targetScope/...}; the checkpoint prefix is fed to {@code export_restore/prefix}.
    */
-  static Op restoreOp(Ops tf, List<Param> params, String targetScope, String sourceScope) {
+  public static Op restoreOp(Ops tf, List<Param> params, String targetScope, String sourceScope) {
     Ops r = tf.withSubScope("export_restore");
     Placeholder<TString> prefix = r.withName("prefix").placeholder(TString.class, Placeholder.shape(Shape.scalar()));
     List<String> names = new ArrayList<>();
@@ -140,6 +135,16 @@ public final class EncoderExporter {
       assigns.add(r.assign(params.get(i).variable(), v));
     }
     return r.withControlDependencies(assigns).withName("restore_all").noOp();
+  }
+
+  /** Runs a {@link #restoreOp} from {@code checkpoint}, with a clear error when names do not match. */
+  public static void restore(Session s, Op restore, Path checkpoint, String scope) {
+    try (TString prefix = TString.scalarOf(checkpoint.toString())) {
+      s.runner().feed("export_restore/prefix", prefix).addTarget(restore).run();
+    } catch (RuntimeException e) {
+      throw new UserException("cannot restore " + scope + "/ from checkpoint " + checkpoint + ": "
+          + firstLine(e.getMessage()), e);
+    }
   }
 
   private static String firstLine(String s) {

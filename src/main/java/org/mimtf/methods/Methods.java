@@ -15,7 +15,8 @@ public final class Methods {
   public static MimMethod create(Recipe r) {
     return switch (r.getMethodCase()) {
       case CCVIT -> ccvit(r);
-      case BEITV2, CONMIM, MOCA, SMR -> throw new UserException("method " + r.getMethodCase().name().toLowerCase()
+      case BEITV2 -> beitv2(r);
+      case CONMIM, MOCA, SMR -> throw new UserException("method " + r.getMethodCase().name().toLowerCase()
           + " is not available in this version of mimtf yet; its recipe parses and validates, and it will train "
           + "once its issue lands (see the README's roadmap)");
       case METHOD_NOT_SET -> throw new UserException("the recipe names no method");
@@ -47,6 +48,21 @@ public final class Methods {
       case MOCA -> new EncoderSpec(vit, "teacher/encoder");
       default -> new EncoderSpec(vit, "encoder");
     };
+  }
+
+  private static MimMethod beitv2(Recipe r) {
+    Path sm = org.mimtf.methods.beitv2.VqkdTokenizer.savedModel(r);
+    if (!Files.exists(sm.resolve("saved_model.pb"))) {
+      throw new UserException("no BEiT v2 tokenizer at " + sm + ": train it first with\n  scripts/mimtf tokenizer "
+          + "train --recipe <this recipe>\n(or point beitv2.tokenizer.dir at an existing tokenizer folder)");
+    }
+    var m = r.getModel();
+    int g = m.getImageSize() / m.getPatchSize();
+    var tok = org.mimtf.teachers.SavedModelTeacher.load(org.mimtf.config.proto.TeacherConfig.newBuilder()
+        .setSavedModelDir(sm.toString()).setOutputKey(org.mimtf.methods.beitv2.VqkdTokenizer.TOKEN_IDS).build(),
+        "beitv2.tokenizer.dir", m.getImageSize(), m.getChannels(), g * g, true);
+    return new org.mimtf.methods.beitv2.Beitv2Method(r, new org.mimtf.teachers.TokenizerIds(tok,
+        r.getData().getView(0).getName(), "tokens", m.getImageSize(), m.getChannels()));
   }
 
   private static MimMethod ccvit(Recipe r) {

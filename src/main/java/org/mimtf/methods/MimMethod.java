@@ -27,6 +27,14 @@ public interface MimMethod {
     return List.of();
   }
 
+  /**
+   * Fields computed per batch by frozen models loaded beside the session (teachers, tokenizers);
+   * the trainer reserves them in the pipeline and fills them before each step, and closes them.
+   */
+  default List<BatchModel> batchModels() {
+    return List.of();
+  }
+
   /** Creates every variable of the method (encoder, heads, EMA copies, state) in {@code params}. */
   void create(Ops tf, ParamStore params);
 
@@ -39,6 +47,14 @@ public interface MimMethod {
    */
   default List<Op> afterUpdate(Ops tf, StepInputs step, List<TowerOutput> towers) {
     return List.of();
+  }
+
+  /**
+   * An op run once, fed with the first batch, before the first step of a fresh run (not on resume):
+   * data-dependent initialisation such as VQ-KD's k-means codebook init. Null when none.
+   */
+  default Op warmStart(Ops tf, Compute compute, TowerInputs in) {
+    return null;
   }
 
   /** Scalars the trainer feeds every step under these names (e.g. {@code teacher_momentum}). */

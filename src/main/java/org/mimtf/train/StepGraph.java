@@ -69,6 +69,7 @@ public final class StepGraph {
   final Op applyTarget;
   final Op accumulateTarget;
   final int accumSteps;
+  final Op warmStart;
 
   public StepGraph(Graph graph, MimMethod method, List<FieldSpec> fields, OptimizerConfig opt, Compute compute,
       int accumSteps, long initSeed) {
@@ -102,7 +103,9 @@ public final class StepGraph {
     }
     StepInputs stepInputs = new StepInputs(stepRead, seed, scalarOps, true);
     Map<String, Operand<? extends TType>> fieldOps = new LinkedHashMap<>(batch);
-    TowerOutput tower = method.tower(tf, compute, new TowerInputs(fieldOps, stepInputs, 0));
+    TowerInputs towerInputs = new TowerInputs(fieldOps, stepInputs, 0);
+    TowerOutput tower = method.tower(tf, compute, towerInputs);
+    warmStart = method.warmStart(tf.withSubScope("warm_start"), compute, towerInputs);
     loss = tf.withName("loss").identity(tower.loss());
     tower.lossTerms().forEach((k, v) -> lossTerms.put(k, v));
     tower.metrics().forEach((k, v) -> metrics.put(k, v));
@@ -262,6 +265,28 @@ public final class StepGraph {
       for (Tensor tt : inputs) {
         tt.close();
       }
+    }
+  }
+
+  /** Runs the method's warm-start op (if any) fed with {@code b}; returns whether there was one. */
+  public boolean warmStart(Session s, Batch b, long seedBase) {
+    if (warmStart == null) {
+      return false;
+    }
+    List<Tensor> inputs = new ArrayList<>();
+    try {
+      Session.Runner r = s.runner();
+      for (var e : batch.entrySet()) {
+        Tensor tt = b.toTensor(e.getKey());
+        inputs.add(tt);
+        r.feed(e.getValue(), tt);
+      }
+      TInt64 seedT = TInt64.tensorOf(Shape.of(2), DataBuffers.of(new long[] {seedBase, -1}, true, false));
+      inputs.add(seedT);
+      r.feed(seed, seedT).addTarget(warmStart).run();
+      return true;
+    } finally {
+      inputs.forEach(Tensor::close);
     }
   }
 

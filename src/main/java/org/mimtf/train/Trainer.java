@@ -17,6 +17,7 @@ import org.mimtf.config.proto.TrainingConfig;
 import org.mimtf.data.PipelineFactory;
 import org.mimtf.data.pipeline.Batch;
 import org.mimtf.data.pipeline.Pipeline;
+import org.mimtf.methods.BatchModel;
 import org.mimtf.methods.MimMethod;
 import org.mimtf.nn.Compute;
 import org.mimtf.train.log.RunLog;
@@ -91,12 +92,16 @@ public final class Trainer {
     // ---- input ----------------------------------------------------------------------------------
     int accum = t.getGradAccumSteps();
     int globalBatch = t.getBatchSize() * accum;
-    try (Pipeline probe = PipelineFactory.training(recipe, method.extraStages(), 0)) {
+    try (Pipeline probe = PipelineFactory.training(recipe, pipelineStages(), 0)) {
       // only to learn sizes; closed at once
       long perEpoch = probe.elementsPerEpoch();
       long stepsPerEpoch = Math.max(1, perEpoch / globalBatch);
       long total = t.getSteps() > 0 ? t.getSteps() : Math.max(1, Math.round(t.getEpochs() * (double) stepsPerEpoch));
       return train(runDir, ckpts, latest, total, stepsPerEpoch, globalBatch, probe.fields());
+    } finally {
+      for (BatchModel bm : method.batchModels()) {
+        bm.close();
+      }
     }
   }
 
@@ -155,13 +160,23 @@ public final class Trainer {
     long windowStart = System.nanoTime();
     long windowImages = 0;
     double trainSeconds = 0;
-    try (Pipeline pipe = PipelineFactory.training(recipe, method.extraStages(), dataPosition)) {
+    boolean fresh = startStep == 0;
+    try (Pipeline pipe = PipelineFactory.training(recipe, pipelineStages(), dataPosition)) {
       while (step < total) {
         double lr = lrS.at(step);
         double wd = wdS.at(step);
         Map<String, Double> stepValues = null;
         for (int micro = 0; micro < accum; micro++) {
           Batch b = pipe.next();
+          for (BatchModel bm : method.batchModels()) {
+            bm.fill(b);
+          }
+          if (fresh) {
+            if (sg.warmStart(s, b, recipe.getTraining().getSeed())) {
+              log.info("warm start done on the first batch");
+            }
+            fresh = false;
+          }
           boolean lastMicro = micro == accum - 1;
           boolean wantImages = lastMicro && t.getImageEverySteps() > 0 && !sg.images.isEmpty()
               && (step + 1) % t.getImageEverySteps() == 0;
@@ -213,6 +228,15 @@ public final class Trainer {
       signals.restore();
     }
     return new Summary(runDir, step, total, trainSeconds, last, lastCkpt, step < total);
+  }
+
+  /** The method's pipeline stages plus the fields its batch models fill. */
+  private List<org.mimtf.data.pipeline.SampleStage> pipelineStages() {
+    List<org.mimtf.data.pipeline.SampleStage> stages = new ArrayList<>(method.extraStages());
+    for (BatchModel bm : method.batchModels()) {
+      stages.add(org.mimtf.data.pipeline.Stages.reserve(bm.field()));
+    }
+    return stages;
   }
 
   private static Map<String, Double> average(Map<String, Double> acc, Map<String, Double> v, int micro) {

@@ -204,6 +204,20 @@ public final class Stages {
     };
   }
 
+  /** Reserves batch fields that are filled after batching (by a method's {@code BatchModel}). */
+  public static SampleStage reserve(FieldSpec... specs) {
+    List<FieldSpec> list = List.of(specs);
+    return new SampleStage() {
+      @Override
+      public List<FieldSpec> fields() {
+        return list;
+      }
+
+      @Override
+      public void apply(SampleContext ctx) {}
+    };
+  }
+
   /** The class label into field {@code label} (int32 scalar per example). */
   public static SampleStage label(int numClasses) {
     FieldSpec spec = FieldSpec.of("label", FieldSpec.DType.INT32);
