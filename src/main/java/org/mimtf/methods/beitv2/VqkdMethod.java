@@ -37,10 +37,15 @@ public final class VqkdMethod implements MimMethod {
   private NormEmaQuantizer.Quantized lastQuantized;
 
   VqkdMethod(Beitv2Config.Vqkd cfg, TeacherFeatures teacher, String view) {
+    this(cfg, teacher, teacher.dim(), view);
+  }
+
+  /** With {@code teacher} null the {@code teacher_features} field must be fed directly (tests). */
+  VqkdMethod(Beitv2Config.Vqkd cfg, TeacherFeatures teacher, int targetDim, String view) {
     this.cfg = cfg;
     this.teacher = teacher;
     this.view = view;
-    this.model = new VqkdModel(cfg, teacher.dim());
+    this.model = new VqkdModel(cfg, targetDim);
   }
 
   @Override
@@ -50,7 +55,7 @@ public final class VqkdMethod implements MimMethod {
 
   @Override
   public List<BatchModel> batchModels() {
-    return List.of(teacher);
+    return teacher == null ? List.of() : List.of(teacher);
   }
 
   @Override
