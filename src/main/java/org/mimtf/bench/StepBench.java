@@ -16,7 +16,6 @@ import org.mimtf.nn.VitConfig;
 import org.mimtf.train.SessionConfigs;
 import org.mimtf.train.StepGraph;
 import org.mimtf.util.Json;
-import org.tensorflow.Graph;
 import org.tensorflow.Session;
 
 /**
@@ -74,9 +73,9 @@ public final class StepBench {
     }
     double flopsPerImage = model.trainFlopsPerImage((double) masked / n);
     OptimizerConfig opt = OptimizerConfig.newBuilder().setBeta2(0.98f).setClipGradNorm(3f).build();
-    try (Graph g = new Graph()) {
-      StepGraph sg = new StepGraph(g, model, model.fields(), opt, new Compute(precision), 1, 0);
-      try (Session s = new Session(g, SessionConfigs.training(training))) {
+    java.util.List<String> devices = org.mimtf.train.Devices.towers(training.getDevices());
+    try (StepGraph sg = new StepGraph(model, model.fields(), opt, new Compute(precision), 1, 0, devices)) {
+      try (Session s = new Session(sg.graph(), SessionConfigs.training(training, devices))) {
         s.initialize();
         double[] ms = new double[steps];
         long rss100 = -1;

@@ -55,11 +55,26 @@ final class QuickstartCommand implements Runnable {
     System.out.println("== mimtf quickstart: " + method + " on " + r.getData().getSource().getPath());
     System.out.println("   run directory: " + r.getTraining().getRunDir());
 
+    Double codebookUsage = null;
     if (r.hasCcvit()) {
       System.out.println("== 1. tokenizer: k-means over raw pixel patches");
       CentroidTokenizerBuilder.Built b = CentroidTokenizerBuilder.build(r, System.out);
       System.out.printf("   %d centroids, objective %.4f, usage %.0f%% (%.1f s): %s%n", b.k(), b.objective(),
           100 * b.usage(), b.seconds(), b.dir().resolve("centroids.png"));
+    }
+    if (r.hasBeitv2()) {
+      Path teacher = Path.of(r.getBeitv2().getTokenizer().getTeacher().getSavedModelDir());
+      if (!Files.exists(teacher.resolve("saved_model.pb"))) {
+        System.out.println("== 0. teacher: " + teacher + " does not exist; pre-training the small CCViT recipe to "
+            + "make a mimtf teacher (its export is the teacher)");
+        makeCcvitTeacher(stamp);
+      }
+      System.out.println("== 1. tokenizer: VQ-KD against the teacher " + teacher);
+      var b = org.mimtf.methods.beitv2.VqkdTokenizer.train(r, false, System.out);
+      codebookUsage = org.mimtf.methods.beitv2.VqkdTokenizer.usage(b.savedModel(), r.getEval().getTest(),
+          r.getModel(), r.getBeitv2().getTokenizer().getCodebookSize());
+      System.out.printf("   tokenizer %s: %.1f%% of the %d codes used on the evaluation images%n", b.savedModel(),
+          100 * codebookUsage, r.getBeitv2().getTokenizer().getCodebookSize());
     }
     System.out.println("== 2. pre-training");
     MimMethod m = Methods.create(r);
@@ -91,10 +106,24 @@ final class QuickstartCommand implements Runnable {
     System.out.println("   run directory: " + s.runDir() + " (checkpoints/, metrics.jsonl, events/)");
     System.out.println("   TensorBoard:   tensorboard --logdir " + s.runDir().resolve("events"));
     System.out.println("   export:        " + export + "  (scripts/mimtf inspect " + export + ")");
-    System.out.println(Json.obj().put("method", m.name()).put("export_dir", export.toString())
+    Json.Obj result = Json.obj().put("method", m.name()).put("export_dir", export.toString())
         .put("knn_top1", pre.knnTop1()).put("knn_top1_random_init", rnd.knnTop1())
         .put("linear_top1", pre.linearTop1()).put("linear_top1_random_init", rnd.linearTop1())
         .put("train_seconds", s.trainSeconds()).put("steps", s.step()).put("run_dir", s.runDir().toString())
-        .put("total_seconds", total));
+        .put("total_seconds", total);
+    if (codebookUsage != null) {
+      result.put("codebook_usage", codebookUsage);
+    }
+    System.out.println(result);
+  }
+
+  /** Tokenizer + pre-training + export of the CCViT small recipe: a teacher made by mimtf. */
+  private void makeCcvitTeacher(String stamp) {
+    Recipe c = RecipeLoader.load(graphs.resolve("ccvit_fmnist_small.pbtxt"),
+        List.of("training.run_dir=runs/quickstart-ccvit-teacher-" + stamp));
+    CentroidTokenizerBuilder.build(c, System.out);
+    MimMethod m = Methods.create(c);
+    Trainer.Summary s = new Trainer(c, m, false, System.out).run();
+    Exports.exportRun(c, m.encoder(), s.lastCheckpoint(), System.out);
   }
 }

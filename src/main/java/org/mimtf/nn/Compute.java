@@ -53,6 +53,12 @@ public final class Compute {
     return matMul(tf, a, b, false, false);
   }
 
+  private static String einsumEquation(boolean adjA, boolean adjB) {
+    String left = adjA ? "...ji" : "...ij";
+    String right = adjB ? "...kj" : "...jk";
+    return left + "," + right + "->...ik";
+  }
+
   /** Batched {@code a @ b} over leading dimensions (BatchMatMulV3), optionally adjoint. */
   public Operand<TFloat32> batchMatMul(Ops tf, Operand<TFloat32> a, Operand<TFloat32> b, boolean adjA, boolean adjB) {
     BatchMatMul.Options[] o = {BatchMatMul.adjX(adjA), BatchMatMul.adjY(adjB)};
@@ -60,8 +66,10 @@ public final class Compute {
       case FP32 -> tf.train.batchMatMul(a, b, TFloat32.class, o);
       case BF16 -> tf.dtypes.cast(tf.train.batchMatMul(tf.dtypes.cast(a, TBfloat16.class),
           tf.dtypes.cast(b, TBfloat16.class), TBfloat16.class, o), TFloat32.class);
-      case FP16 -> tf.dtypes.cast(tf.train.batchMatMul(tf.dtypes.cast(a, TFloat16.class),
-          tf.dtypes.cast(b, TFloat16.class), TFloat16.class, o), TFloat32.class);
+      // BatchMatMulV3 has no fp16 CPU kernel in TF 2.16; Einsum (BatchMatMulV2 underneath) has, on
+      // CPU and GPU alike.
+      case FP16 -> tf.dtypes.cast(tf.linalg.einsum(java.util.List.of(tf.dtypes.cast(a, TFloat16.class),
+          tf.dtypes.cast(b, TFloat16.class)), einsumEquation(adjA, adjB)), TFloat32.class);
     };
   }
 }

@@ -48,6 +48,17 @@ public final class AdamW {
    */
   public static Built build(Ops tf, Hyper h, List<Target> targets, Operand<TInt64> step, Operand<TFloat32> lr,
       Operand<TFloat32> weightDecay) {
+    return build(tf, h, targets, step, lr, weightDecay, null);
+  }
+
+  /**
+   * As {@link #build(Ops, Hyper, List, Operand, Operand, Operand)}; with {@code apply} non-null the
+   * update is guarded: where {@code apply} is false every parameter and slot keeps its value (the step
+   * is skipped exactly, as fp16 loss scaling needs on overflow). The guarded update is written as
+   * element-wise ops instead of the fused kernel.
+   */
+  public static Built build(Ops tf, Hyper h, List<Target> targets, Operand<TInt64> step, Operand<TFloat32> lr,
+      Operand<TFloat32> weightDecay, Operand<org.tensorflow.types.TBool> apply) {
     AdamW a = new AdamW();
     Ops o = tf.withSubScope("optimizer");
     Operand<TFloat32> t = tf.dtypes.cast(tf.math.add(step, tf.constant(1L)), TFloat32.class);
@@ -76,6 +87,10 @@ public final class AdamW {
       a.slots.add(v);
       Operand<TFloat32> plr = target.lrScale() == 1f ? lr : tf.math.mul(lr, tf.constant(target.lrScale()));
       Ops deps = scope.withControlDependencies(List.of(gradsReady));
+      if (apply != null) {
+        updates.add(guarded(deps, flat, p, m, v, target, plr, weightDecay, b1, b2, b1p, b2p, h.epsilon(), apply));
+        continue;
+      }
       if (target.decay()) {
         // θ ← θ − lr·wd·θ, before the Adam step (which does not read θ).
         Op decay = deps.withName(flat + ".decay").assignSub(p.variable(),
@@ -86,6 +101,30 @@ public final class AdamW {
           target.gradient()));
     }
     return new Built(tf.withControlDependencies(updates).withName("apply_updates").noOp(), a.slots);
+  }
+
+  /** The AdamW step as element-wise ops, each assignment selecting the old value where !apply. */
+  private static Op guarded(Ops tf, String flat, Param p, Variable<TFloat32> m, Variable<TFloat32> v, Target t,
+      Operand<TFloat32> lr, Operand<TFloat32> wd, Operand<TFloat32> b1, Operand<TFloat32> b2, Operand<TFloat32> b1p,
+      Operand<TFloat32> b2p, float eps, Operand<org.tensorflow.types.TBool> apply) {
+    Operand<TFloat32> one = tf.constant(1f);
+    Operand<TFloat32> g = t.gradient();
+    Operand<TFloat32> mOld = tf.identity(m);
+    Operand<TFloat32> vOld = tf.identity(v);
+    Operand<TFloat32> mNew = tf.math.add(tf.math.mul(b1, mOld), tf.math.mul(tf.math.sub(one, b1), g));
+    Operand<TFloat32> vNew = tf.math.add(tf.math.mul(b2, vOld), tf.math.mul(tf.math.sub(one, b2), tf.math.square(g)));
+    Operand<TFloat32> mHat = tf.math.div(mNew, tf.math.sub(one, b1p));
+    Operand<TFloat32> vHat = tf.math.div(vNew, tf.math.sub(one, b2p));
+    Operand<TFloat32> theta = p.read();
+    Operand<TFloat32> upd = tf.math.div(mHat, tf.math.add(tf.math.sqrt(vHat), tf.constant(eps)));
+    Operand<TFloat32> decayed = t.decay() ? tf.math.mul(theta, tf.math.sub(one, tf.math.mul(lr, wd))) : theta;
+    Operand<TFloat32> pNew = tf.math.sub(decayed, tf.math.mul(lr, upd));
+    // Read everything before writing: the new values depend on the old ones.
+    Ops w = tf.withControlDependencies(List.of(mNew, vNew, pNew));
+    Op am = w.withName(flat + ".m_update").assign(m, w.select(apply, mNew, mOld));
+    Op av = w.withName(flat + ".v_update").assign(v, w.select(apply, vNew, vOld));
+    Op ap = w.withName(flat + ".apply_adam").assign(p.variable(), w.select(apply, pNew, theta));
+    return tf.withControlDependencies(List.of(am, av, ap)).withName(flat + ".guarded").noOp();
   }
 
   /** A parameter name as one op-name segment: {@code encoder/blocks/3/x} → {@code encoder.blocks.3.x}. */

@@ -11,7 +11,19 @@ public final class SessionConfigs {
   private SessionConfigs() {}
 
   public static ConfigProto training(TrainingConfig t) {
+    return training(t, java.util.List.of());
+  }
+
+  /**
+   * Training settings for towers on {@code devices}; CPU towers beyond the first need virtual CPU
+   * devices, which the session config creates ({@code device_count}).
+   */
+  public static ConfigProto training(TrainingConfig t, java.util.List<String> devices) {
     ConfigProto.Builder b = ConfigProto.newBuilder().setAllowSoftPlacement(true);
+    int cpus = (int) devices.stream().filter(d -> d.toUpperCase().contains("CPU")).count();
+    if (cpus > 1) {
+      b.putDeviceCount("CPU", cpus);
+    }
     if (t.getIntraOpThreads() > 0) {
       b.setIntraOpParallelismThreads(t.getIntraOpThreads());
     }

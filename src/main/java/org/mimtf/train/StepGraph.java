@@ -1,10 +1,13 @@
 package org.mimtf.train;
 
+import static com.google.common.base.Preconditions.checkArgument;
+
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.mimtf.config.proto.OptimizerConfig;
+import org.mimtf.data.pipeline.Batch;
 import org.mimtf.data.pipeline.FieldSpec;
 import org.mimtf.methods.MimMethod;
 import org.mimtf.methods.StepInputs;
@@ -13,19 +16,21 @@ import org.mimtf.methods.TowerOutput;
 import org.mimtf.nn.Compute;
 import org.mimtf.nn.Param;
 import org.mimtf.nn.ParamStore;
-import org.mimtf.data.pipeline.Batch;
 import org.tensorflow.Graph;
+import org.tensorflow.GraphOperation;
+import org.tensorflow.Operand;
+import org.tensorflow.Output;
 import org.tensorflow.Result;
 import org.tensorflow.Session;
 import org.tensorflow.Tensor;
-import org.tensorflow.ndarray.buffer.DataBuffers;
-import org.tensorflow.Operand;
-import org.tensorflow.Output;
 import org.tensorflow.ndarray.Shape;
+import org.tensorflow.ndarray.buffer.DataBuffers;
 import org.tensorflow.op.Op;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.Placeholder;
 import org.tensorflow.op.core.Variable;
+import org.tensorflow.proto.GraphDef;
+import org.tensorflow.proto.NodeDef;
 import org.tensorflow.types.TBool;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
@@ -33,96 +38,300 @@ import org.tensorflow.types.TInt64;
 import org.tensorflow.types.family.TType;
 
 /**
- * The training graph of one run: batch placeholders, the method's tower(s), gradients, global-norm
- * clipping, AdamW, gradient accumulation, the step counter, the method's per-step updates, and the
- * host state that checkpoints carry (data position).
+ * The training graph of one run: batch placeholders, the method's towers, gradients averaged over
+ * towers, global-norm clipping, AdamW, gradient accumulation, mixed-precision loss scaling, the step
+ * counter, the method's per-step updates, and the host state checkpoints carry (data position).
  *
- * <p>Run targets:
- * <ul>
- *   <li>{@link #applyTarget}: one whole optimizer step on the fed batch (with accumulation: the last
- *       micro-batch plus the update);
- *   <li>{@link #accumulateTarget}: add the fed micro-batch's gradients (accumulation only).
- * </ul>
+ * <p><b>Towers.</b> With N devices the fed batch is split in N along its first axis; tower i builds
+ * the method's forward pass and its gradients on device i; the gradients are averaged (AddN / N on
+ * the variables' device) and one update follows. Variables exist once. TF Java cannot place the
+ * ops {@code tf.gradients} adds (the C API has no device for them), so the graph is built in a
+ * scratch graph, every node under {@code tower_<i>/} without a device is assigned device i in the
+ * GraphDef, and the result is imported into the graph the session runs.
+ *
+ * <p><b>Precision.</b> Matmuls run in {@link Compute}'s type; fp16 adds dynamic loss scaling: the loss
+ * is multiplied by a scale before differentiation, gradients are unscaled, and if any is not finite
+ * the update is skipped exactly (parameters and slots keep their values), the scale halves and
+ * {@code skipped_steps} counts it; after {@value #GROWTH_INTERVAL} good steps the scale doubles.
+ *
+ * <p>Run targets: {@link #applyTarget} (one optimizer step on the fed batch; with accumulation the last
+ * micro-batch plus the update) and {@link #accumulateTarget} (add a micro-batch's gradients).
  */
-public final class StepGraph {
-  // Fields are package-private: the Trainer and benchmarks drive them.
+public final class StepGraph implements AutoCloseable {
+  /** Good fp16 steps before the loss scale doubles (torch.cuda.amp.GradScaler's default). */
+  static final int GROWTH_INTERVAL = 2000;
+  /** Initial fp16 loss scale (2^16, as GradScaler). */
+  static final float INITIAL_LOSS_SCALE = 65536f;
 
   final Graph graph;
-  final Ops tf;
   final ParamStore params;
-  final Map<String, Placeholder<? extends TType>> batch = new LinkedHashMap<>();
-  final Placeholder<TFloat32> lr;
-  final Placeholder<TFloat32> weightDecay;
-  final Placeholder<TInt64> seed;
-  final Map<String, Placeholder<TFloat32>> scalars = new LinkedHashMap<>();
-  final Variable<TInt64> step;
-  final Operand<TInt64> stepRead;
-  final Variable<TInt64> dataPosition;
-  final Placeholder<TInt64> dataPositionIn;
-  final Op assignDataPosition;
-  final Operand<TFloat32> loss;
-  final Map<String, Operand<TFloat32>> lossTerms = new LinkedHashMap<>();
-  final Map<String, Operand<TFloat32>> metrics = new LinkedHashMap<>();
-  final Map<String, Operand<TFloat32>> images = new LinkedHashMap<>();
-  final Operand<TFloat32> gradNorm;
-  final Operand<TFloat32> paramNorm;
-  final Op applyTarget;
-  final Op accumulateTarget;
+  final Map<String, Output<?>> batch = new LinkedHashMap<>();
+  final Output<?> lr;
+  final Output<?> weightDecay;
+  final Output<?> seed;
+  final Map<String, Output<?>> scalars = new LinkedHashMap<>();
+  final Output<?> step;
+  final Output<?> dataPosition;
+  final Output<?> dataPositionIn;
+  final GraphOperation assignDataPosition;
+  final Output<?> loss;
+  final Map<String, Output<?>> lossTerms = new LinkedHashMap<>();
+  final Map<String, Output<?>> metrics = new LinkedHashMap<>();
+  final Map<String, Output<?>> images = new LinkedHashMap<>();
+  final Output<?> gradNorm;
+  final Output<?> paramNorm;
+  final GraphOperation applyTarget;
+  final GraphOperation accumulateTarget;
+  final GraphOperation warmStart;
   final int accumSteps;
-  final Op warmStart;
+  final int towers;
+  final List<String> devices;
 
-  public StepGraph(Graph graph, MimMethod method, List<FieldSpec> fields, OptimizerConfig opt, Compute compute,
-      int accumSteps, long initSeed) {
-    this.graph = graph;
-    this.tf = Ops.create(graph);
+  /** The graph-building half: everything in the scratch graph, before placement. */
+  private static final class Built {
+    final Map<String, Operand<?>> batch = new LinkedHashMap<>();
+    final Map<String, Operand<?>> scalars = new LinkedHashMap<>();
+    final Map<String, Operand<?>> lossTerms = new LinkedHashMap<>();
+    final Map<String, Operand<?>> metrics = new LinkedHashMap<>();
+    final Map<String, Operand<?>> images = new LinkedHashMap<>();
+    Operand<?> lr;
+    Operand<?> weightDecay;
+    Operand<?> seed;
+    Operand<?> step;
+    Operand<?> dataPosition;
+    Operand<?> dataPositionIn;
+    Op assignDataPosition;
+    Operand<?> loss;
+    Operand<?> gradNorm;
+    Operand<?> paramNorm;
+    Op applyTarget;
+    Op accumulateTarget;
+    Op warmStart;
+  }
+
+  /**
+   * Builds the graph of one run.
+   *
+   * @param devices TF device names of the towers (e.g. {@code /device:CPU:0, /device:CPU:1}); empty
+   *     for one tower with TF's default placement
+   */
+  public StepGraph(MimMethod method, List<FieldSpec> fields, OptimizerConfig opt, Compute compute, int accumSteps,
+      long initSeed, List<String> devices) {
     this.accumSteps = accumSteps;
+    this.devices = List.copyOf(devices);
+    this.towers = Math.max(1, devices.size());
     this.params = new ParamStore(new org.mimtf.nn.Initializers(initSeed));
+    if (towers == 1 && devices.isEmpty()) {
+      graph = new Graph();
+      Built b = build(graph, method, fields, opt, compute);
+      lr = out(b.lr);
+      weightDecay = out(b.weightDecay);
+      seed = out(b.seed);
+      step = out(b.step);
+      dataPosition = out(b.dataPosition);
+      dataPositionIn = out(b.dataPositionIn);
+      assignDataPosition = (GraphOperation) b.assignDataPosition.op();
+      loss = out(b.loss);
+      gradNorm = out(b.gradNorm);
+      paramNorm = out(b.paramNorm);
+      applyTarget = (GraphOperation) b.applyTarget.op();
+      accumulateTarget = b.accumulateTarget == null ? null : (GraphOperation) b.accumulateTarget.op();
+      warmStart = b.warmStart == null ? null : (GraphOperation) b.warmStart.op();
+      b.batch.forEach((k, v) -> batch.put(k, out(v)));
+      b.scalars.forEach((k, v) -> scalars.put(k, out(v)));
+      b.lossTerms.forEach((k, v) -> lossTerms.put(k, out(v)));
+      b.metrics.forEach((k, v) -> metrics.put(k, out(v)));
+      b.images.forEach((k, v) -> images.put(k, out(v)));
+      return;
+    }
+    // Several towers: build, place the gradient ops on their towers' devices, import.
+    GraphDef placed;
+    Built b;
+    try (Graph scratch = new Graph()) {
+      b = build(scratch, method, fields, opt, compute);
+      placed = place(scratch.toGraphDef(), this.devices);
+      graph = new Graph();
+      graph.importGraphDef(placed);
+      lr = find(b.lr);
+      weightDecay = find(b.weightDecay);
+      seed = find(b.seed);
+      step = find(b.step);
+      dataPosition = find(b.dataPosition);
+      dataPositionIn = find(b.dataPositionIn);
+      assignDataPosition = op(b.assignDataPosition);
+      loss = find(b.loss);
+      gradNorm = find(b.gradNorm);
+      paramNorm = find(b.paramNorm);
+      applyTarget = op(b.applyTarget);
+      accumulateTarget = b.accumulateTarget == null ? null : op(b.accumulateTarget);
+      warmStart = b.warmStart == null ? null : op(b.warmStart);
+      b.batch.forEach((k, v) -> batch.put(k, find(v)));
+      b.scalars.forEach((k, v) -> scalars.put(k, find(v)));
+      b.lossTerms.forEach((k, v) -> lossTerms.put(k, find(v)));
+      b.metrics.forEach((k, v) -> metrics.put(k, find(v)));
+      b.images.forEach((k, v) -> images.put(k, find(v)));
+    }
+  }
+
+  /** One tower, default placement (tests and benchmarks). */
+  public StepGraph(MimMethod method, List<FieldSpec> fields, OptimizerConfig opt, Compute compute, int accumSteps,
+      long initSeed) {
+    this(method, fields, opt, compute, accumSteps, initSeed, List.of());
+  }
+
+  private static Output<?> out(Operand<?> o) {
+    return o.asOutput();
+  }
+
+  private Output<?> find(Operand<?> o) {
+    Output<?> src = o.asOutput();
+    return graph.operationOrThrow(src.op().name()).output(src.index());
+  }
+
+  private GraphOperation op(Op o) {
+    return (GraphOperation) graph.operationOrThrow(o.op().name());
+  }
+
+  /** Assigns device i to every node under {@code tower_<i>/} that has none. */
+  static GraphDef place(GraphDef gd, List<String> devices) {
+    GraphDef.Builder b = gd.toBuilder();
+    for (int n = 0; n < b.getNodeCount(); n++) {
+      NodeDef node = b.getNode(n);
+      if (!node.getDevice().isEmpty()) {
+        continue;
+      }
+      for (int i = 0; i < devices.size(); i++) {
+        if (node.getName().startsWith(towerScope(i) + "/")) {
+          b.setNode(n, node.toBuilder().setDevice(devices.get(i)));
+          break;
+        }
+      }
+    }
+    return b.build();
+  }
+
+  static String towerScope(int i) {
+    return "tower_" + i;
+  }
+
+  private Built build(Graph g, MimMethod method, List<FieldSpec> fields, OptimizerConfig opt, Compute compute) {
+    Built b = new Built();
+    Ops tf = Ops.create(g);
     Ops in = tf.withSubScope("inputs");
     for (FieldSpec f : fields) {
-      batch.put(f.name(), placeholder(in, f));
+      b.batch.put(f.name(), placeholder(in, f));
     }
-    lr = in.withName("learning_rate").placeholder(TFloat32.class, Placeholder.shape(Shape.scalar()));
-    weightDecay = in.withName("weight_decay").placeholder(TFloat32.class, Placeholder.shape(Shape.scalar()));
-    seed = in.withName("step_seed").placeholder(TInt64.class, Placeholder.shape(Shape.of(2)));
+    Placeholder<TFloat32> lrP = in.withName("learning_rate").placeholder(TFloat32.class,
+        Placeholder.shape(Shape.scalar()));
+    Placeholder<TFloat32> wdP = in.withName("weight_decay").placeholder(TFloat32.class,
+        Placeholder.shape(Shape.scalar()));
+    Placeholder<TInt64> seedP = in.withName("step_seed").placeholder(TInt64.class, Placeholder.shape(Shape.of(2)));
+    b.lr = lrP;
+    b.weightDecay = wdP;
+    b.seed = seedP;
     Ops train = tf.withSubScope("train");
-    step = train.withName("global_step").variable(Shape.scalar(), TInt64.class);
-    train.withInitScope().withName("global_step_init").assign(step, train.withInitScope().constant(0L));
-    stepRead = train.withName("global_step_read").identity(step);
-    dataPosition = train.withName("data_position").variable(Shape.scalar(), TInt64.class);
-    train.withInitScope().withName("data_position_init").assign(dataPosition, train.withInitScope().constant(0L));
-    dataPositionIn = in.withName("data_position").placeholder(TInt64.class, Placeholder.shape(Shape.scalar()));
-    assignDataPosition = train.withName("set_data_position").assign(dataPosition, dataPositionIn);
+    Variable<TInt64> stepV = int64Variable(train, "global_step", 0L);
+    Operand<TInt64> stepRead = train.withName("global_step_read").identity(stepV);
+    b.step = stepV;
+    Variable<TInt64> posV = int64Variable(train, "data_position", 0L);
+    Placeholder<TInt64> posIn = in.withName("data_position").placeholder(TInt64.class,
+        Placeholder.shape(Shape.scalar()));
+    b.dataPosition = posV;
+    b.dataPositionIn = posIn;
+    b.assignDataPosition = train.withName("set_data_position").assign(posV, posIn);
 
     method.create(tf, params);
     Map<String, Operand<TFloat32>> scalarOps = new LinkedHashMap<>();
-    // Scalars are declared by the method against the total length; the names are what matters here.
     for (String name : method.scalarSchedules(1).keySet()) {
       Placeholder<TFloat32> p = in.withName(name).placeholder(TFloat32.class, Placeholder.shape(Shape.scalar()));
-      scalars.put(name, p);
+      b.scalars.put(name, p);
       scalarOps.put(name, p);
     }
-    StepInputs stepInputs = new StepInputs(stepRead, seed, scalarOps, true);
-    Map<String, Operand<? extends TType>> fieldOps = new LinkedHashMap<>(batch);
-    TowerInputs towerInputs = new TowerInputs(fieldOps, stepInputs, 0);
-    TowerOutput tower = method.tower(tf, compute, towerInputs);
-    warmStart = method.warmStart(tf.withSubScope("warm_start"), compute, towerInputs);
-    loss = tf.withName("loss").identity(tower.loss());
-    tower.lossTerms().forEach((k, v) -> lossTerms.put(k, v));
-    tower.metrics().forEach((k, v) -> metrics.put(k, v));
-    tower.images().forEach((k, v) -> images.put(k, v));
+    StepInputs stepInputs = new StepInputs(stepRead, seedP, scalarOps, true);
 
-    // Gradients of the trainable parameters.
+    // fp16: dynamic loss scale and its bookkeeping (variables, so checkpoints carry them).
+    boolean fp16 = compute.precision() == Compute.Precision.FP16;
+    Variable<TFloat32> lossScale = null;
+    Variable<TInt64> goodSteps = null;
+    Variable<TInt64> skipped = null;
+    if (fp16) {
+      lossScale = floatVariable(train, "loss_scale", INITIAL_LOSS_SCALE);
+      goodSteps = int64Variable(train, "good_steps", 0L);
+      skipped = int64Variable(train, "skipped_steps", 0L);
+    }
+
+    // Towers: split every batch field in `towers` along the first axis.
+    Map<String, List<Operand<? extends TType>>> slices = new LinkedHashMap<>();
+    for (var e : b.batch.entrySet()) {
+      @SuppressWarnings("unchecked")
+      Operand<TType> full = (Operand<TType>) e.getValue();
+      List<Operand<? extends TType>> parts = new ArrayList<>();
+      if (towers == 1) {
+        parts.add(full);
+      } else {
+        var split = in.withName(e.getKey() + "_split").split(in.constant(0), full, (long) towers);
+        for (Operand<TType> o : split.output()) {
+          parts.add(o);
+        }
+      }
+      slices.put(e.getKey(), parts);
+    }
     List<Param> trainable = params.trainable();
     List<Operand<?>> xs = new ArrayList<>();
     for (Param p : trainable) {
       xs.add(p.read());
     }
-    Ops g = tf.withSubScope("gradients");
-    var grads = g.gradients(loss, xs);
-    List<Operand<TFloat32>> gradList = new ArrayList<>();
-    for (int i = 0; i < trainable.size(); i++) {
-      gradList.add(asFloat(grads.dy(i)));
+    List<TowerOutput> outs = new ArrayList<>();
+    List<List<Operand<TFloat32>>> towerGrads = new ArrayList<>();
+    Operand<TFloat32> scaleRead = fp16 ? train.withName("loss_scale_read").identity(lossScale) : null;
+    for (int i = 0; i < towers; i++) {
+      // Devices are assigned to everything under tower_<i>/ afterwards (see place()).
+      Ops t = devices.isEmpty() ? tf : tf.withSubScope(towerScope(i));
+      Map<String, Operand<? extends TType>> fieldOps = new LinkedHashMap<>();
+      for (var e : slices.entrySet()) {
+        fieldOps.put(e.getKey(), e.getValue().get(i));
+      }
+      TowerInputs towerInputs = new TowerInputs(fieldOps, stepInputs, i);
+      TowerOutput o = method.tower(t, compute, towerInputs);
+      outs.add(o);
+      if (i == 0) {
+        b.warmStart = method.warmStart(t.withSubScope("warm_start"), compute, towerInputs);
+      }
+      Operand<TFloat32> objective = fp16 ? t.math.mul(o.loss(), scaleRead) : o.loss();
+      var grads = t.withSubScope("gradients").gradients(objective, xs);
+      List<Operand<TFloat32>> gl = new ArrayList<>();
+      for (int k = 0; k < trainable.size(); k++) {
+        gl.add(asFloat(grads.dy(k)));
+      }
+      towerGrads.add(gl);
     }
+    // Average over towers (on the variables' device); unscale fp16 gradients.
+    Ops avg = tf.withSubScope("tower_average");
+    List<Operand<TFloat32>> gradList = new ArrayList<>();
+    for (int k = 0; k < trainable.size(); k++) {
+      Operand<TFloat32> g0;
+      if (towers == 1) {
+        g0 = towerGrads.get(0).get(k);
+      } else {
+        List<Operand<TFloat32>> parts = new ArrayList<>();
+        for (List<Operand<TFloat32>> gl : towerGrads) {
+          parts.add(gl.get(k));
+        }
+        g0 = avg.math.div(avg.math.addN(parts), avg.constant((float) towers));
+      }
+      if (fp16) {
+        g0 = avg.math.div(g0, scaleRead);
+      }
+      gradList.add(g0);
+    }
+    b.loss = tf.withName("loss").identity(mean(tf, outs.stream().map(TowerOutput::loss).toList()));
+    for (String k : outs.get(0).lossTerms().keySet()) {
+      b.lossTerms.put(k, mean(tf, outs.stream().map(o -> o.lossTerms().get(k)).toList()));
+    }
+    for (String k : outs.get(0).metrics().keySet()) {
+      b.metrics.put(k, mean(tf, outs.stream().map(o -> o.metrics().get(k)).toList()));
+    }
+    outs.get(0).images().forEach(b.images::put);
 
     List<Operand<TFloat32>> effective;
     List<Variable<TFloat32>> accs = new ArrayList<>();
@@ -134,29 +343,36 @@ public final class StepGraph {
         Param p = trainable.get(i);
         String flat = AdamW.flatName(p.name());
         Variable<TFloat32> a = acc.withName(flat + ".sum").variable(p.shape(), TFloat32.class);
-        acc.withInitScope().withName(flat + ".sum_init").assign(a,
-            acc.withInitScope().fill(acc.withInitScope().constant(p.shape().asArray()), acc.withInitScope().constant(0f)));
+        Ops init = acc.withInitScope();
+        init.withName(flat + ".sum_init").assign(a, init.fill(init.constant(p.shape().asArray()), init.constant(0f)));
         accs.add(a);
         adds.add(acc.withName(flat + ".add").assignAdd(a,
             tf.math.div(gradList.get(i), tf.constant((float) accumSteps))));
       }
-      accumulateTarget = acc.withControlDependencies(adds).withName("accumulate").noOp();
-      Ops after = tf.withControlDependencies(List.of(accumulateTarget));
+      b.accumulateTarget = acc.withControlDependencies(adds).withName("accumulate").noOp();
+      Ops after = tf.withControlDependencies(List.of(b.accumulateTarget));
       effective = new ArrayList<>();
       for (Variable<TFloat32> a : accs) {
         effective.add(after.identity(a));
       }
     } else {
-      accumulateTarget = null;
       effective = gradList;
     }
 
     // Global-norm clipping (torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6) if < 1).
     Ops clipOps = tf.withSubScope("clip");
-    gradNorm = clipOps.withName("grad_norm").identity(globalNorm(clipOps, effective));
+    Operand<TFloat32> norm = clipOps.withName("grad_norm").identity(globalNorm(clipOps, effective));
+    b.gradNorm = norm;
+    Operand<TBool> finite = null;
+    if (fp16) {
+      // A non-finite gradient makes the global norm non-finite.
+      finite = clipOps.withName("grads_finite").math.isFinite(norm);
+      effective = zeroNonFinite(clipOps, effective, finite);
+    }
     if (opt.getClipGradNorm() > 0) {
+      Operand<TFloat32> safeNorm = finite == null ? norm : clipOps.select(finite, norm, clipOps.constant(0f));
       Operand<TFloat32> scale = clipOps.math.minimum(tf.constant(1f),
-          clipOps.math.div(tf.constant(opt.getClipGradNorm()), clipOps.math.add(gradNorm, tf.constant(1e-6f))));
+          clipOps.math.div(tf.constant(opt.getClipGradNorm()), clipOps.math.add(safeNorm, tf.constant(1e-6f))));
       List<Operand<TFloat32>> clipped = new ArrayList<>();
       for (Operand<TFloat32> e : effective) {
         clipped.add(clipOps.math.mul(e, scale));
@@ -167,29 +383,78 @@ public final class StepGraph {
     for (Param p : trainable) {
       reads.add(p.read());
     }
-    paramNorm = tf.withName("param_norm").identity(globalNorm(tf.withSubScope("param_norm"), reads));
+    b.paramNorm = tf.withName("param_norm").identity(globalNorm(tf.withSubScope("param_norm"), reads));
 
     List<AdamW.Target> targets = new ArrayList<>();
+    int maxLayer = maxLayer(trainable);
     for (int i = 0; i < trainable.size(); i++) {
       Param p = trainable.get(i);
-      float scale = opt.getLayerDecay() < 1f
-          ? (float) Math.pow(opt.getLayerDecay(), maxLayer(trainable) - p.layerId())
-          : 1f;
+      float scale = opt.getLayerDecay() < 1f ? (float) Math.pow(opt.getLayerDecay(), maxLayer - p.layerId()) : 1f;
       targets.add(new AdamW.Target(p, effective.get(i), scale, p.decays()));
     }
     AdamW.Built adam = AdamW.build(tf, new AdamW.Hyper(opt.getBeta1(), opt.getBeta2(), opt.getEpsilon()), targets,
-        stepRead, lr, weightDecay);
+        stepRead, lrP, wdP, finite);
     List<Op> afterDeps = new ArrayList<>();
     afterDeps.add(adam.update());
-    // Reset the accumulators once the update has read them.
     Ops reset = tf.withControlDependencies(List.of(adam.update()));
     for (Variable<TFloat32> a : accs) {
       afterDeps.add(reset.assign(a, reset.zerosLike(a)));
     }
+    if (fp16) {
+      afterDeps.addAll(lossScaleUpdate(reset, finite, lossScale, goodSteps, skipped));
+      b.metrics.put("loss_scale", scaleRead);
+      b.metrics.put("skipped_steps", tf.dtypes.cast(train.withName("skipped_read").identity(skipped),
+          TFloat32.class));
+    }
     Ops afterUpdate = tf.withControlDependencies(afterDeps);
-    List<Op> post = new ArrayList<>(method.afterUpdate(afterUpdate, stepInputs, List.of(tower)));
-    post.add(afterUpdate.withName("increment_step").assignAdd(step, tf.constant(1L)));
-    applyTarget = tf.withControlDependencies(post).withName("train_step").noOp();
+    List<Op> post = new ArrayList<>(method.afterUpdate(afterUpdate, stepInputs, outs));
+    post.add(afterUpdate.withName("increment_step").assignAdd(stepV, tf.constant(1L)));
+    b.applyTarget = tf.withControlDependencies(post).withName("train_step").noOp();
+    return b;
+  }
+
+  /** Scale ×½ and one more skipped step on overflow; ×2 after GROWTH_INTERVAL good steps. */
+  private static List<Op> lossScaleUpdate(Ops tf, Operand<TBool> finite, Variable<TFloat32> scale,
+      Variable<TInt64> good, Variable<TInt64> skipped) {
+    Operand<TFloat32> s = tf.identity(scale);
+    Operand<TInt64> g = tf.identity(good);
+    Operand<TInt64> goodNext = tf.select(finite, tf.math.add(g, tf.constant(1L)), tf.constant(0L));
+    Operand<TBool> grow = tf.math.greaterEqual(goodNext, tf.constant((long) GROWTH_INTERVAL));
+    Operand<TFloat32> sNext = tf.select(finite, tf.select(grow, tf.math.mul(s, tf.constant(2f)), s),
+        tf.math.mul(s, tf.constant(0.5f)));
+    Ops w = tf.withControlDependencies(List.of(sNext, goodNext));
+    return List.of(
+        w.assign(scale, sNext),
+        w.assign(good, w.select(grow, w.constant(0L), goodNext)),
+        w.assign(skipped, w.math.add(w.identity(skipped), w.select(finite, w.constant(0L), w.constant(1L)))));
+  }
+
+  private static List<Operand<TFloat32>> zeroNonFinite(Ops tf, List<Operand<TFloat32>> gs, Operand<TBool> finite) {
+    List<Operand<TFloat32>> out = new ArrayList<>();
+    for (Operand<TFloat32> g : gs) {
+      out.add(tf.select(finite, g, tf.zerosLike(g)));
+    }
+    return out;
+  }
+
+  private static Operand<TFloat32> mean(Ops tf, List<Operand<TFloat32>> xs) {
+    return xs.size() == 1 ? xs.get(0) : tf.math.div(tf.math.addN(xs), tf.constant((float) xs.size()));
+  }
+
+  private static Variable<TInt64> int64Variable(Ops tf, String name, long init) {
+    Variable<TInt64> v = tf.withName(name).variable(Shape.scalar(), TInt64.class);
+    tf.withInitScope().withName(name + "_init").assign(v, tf.withInitScope().constant(init));
+    return v;
+  }
+
+  private static Variable<TFloat32> floatVariable(Ops tf, String name, float init) {
+    Variable<TFloat32> v = tf.withName(name).variable(Shape.scalar(), TFloat32.class);
+    tf.withInitScope().withName(name + "_init").assign(v, tf.withInitScope().constant(init));
+    return v;
+  }
+
+  public Graph graph() {
+    return graph;
   }
 
   /** Receives fetched images. */
@@ -208,6 +473,8 @@ public final class StepGraph {
    */
   public Map<String, Double> step(Session s, Batch b, long step, double lr, double wd, Map<String, Double> scalarValues,
       long seedBase, boolean apply, ImageSink images) {
+    checkArgument(b.size() % towers == 0, "batch of %s does not split over %s devices (training.batch_size must be "
+        + "a multiple of the device count)", b.size(), towers);
     List<Tensor> inputs = new ArrayList<>();
     try {
       Session.Runner r = s.runner();
@@ -290,8 +557,31 @@ public final class StepGraph {
     }
   }
 
+  /** Reads the step counter and data position (after a restore). */
+  long[] stepAndPosition(Session s) {
+    try (Result r = s.runner().fetch(step).fetch(dataPosition).run()) {
+      return new long[] {((TInt64) r.get(0)).getLong(), ((TInt64) r.get(1)).getLong()};
+    }
+  }
+
+  /** Records the data position in its variable (before a checkpoint). */
+  void setDataPosition(Session s, long position) {
+    try (TInt64 pos = TInt64.scalarOf(position)) {
+      s.runner().feed(dataPositionIn, pos).addTarget(assignDataPosition).run();
+    }
+  }
+
   public ParamStore params() {
     return params;
+  }
+
+  public int towers() {
+    return towers;
+  }
+
+  @Override
+  public void close() {
+    graph.close();
   }
 
   private static int maxLayer(List<Param> ps) {

@@ -116,11 +116,12 @@ public final class Trainer {
     Map<String, Schedules.Schedule> scalarSchedules = method.scalarSchedules(total);
     Compute compute = new Compute(Compute.Precision.valueOf(t.getPrecision().name()));
 
-    try (Graph g = new Graph();
-        RunLog log = new RunLog(runDir, console)) {
+    List<String> devices = Devices.towers(t.getDevices());
+    try (RunLog log = new RunLog(runDir, console)) {
       long tb = System.nanoTime();
-      StepGraph sg = new StepGraph(g, method, fields, recipe.getOptimizer(), compute, t.getGradAccumSteps(),
-          recipe.getModel().getInitSeed());
+      StepGraph sg = new StepGraph(method, fields, recipe.getOptimizer(), compute, t.getGradAccumSteps(),
+          recipe.getModel().getInitSeed(), devices);
+      Graph g = sg.graph();
       int ops = 0;
       for (var it = g.operations(); it.hasNext(); it.next()) {
         ops++;
@@ -128,15 +129,18 @@ public final class Trainer {
       log.info(String.format("%s: %,d trainable parameters, %d steps of %d images (%d steps per epoch); "
           + "graph of %,d ops built in %.1f s", method.name(), sg.params.trainableCount(), total, globalBatch,
           stepsPerEpoch, ops, (System.nanoTime() - tb) / 1e9));
-      try (Session s = new Session(g, SessionConfigs.training(t))) {
+      if (!devices.isEmpty()) {
+        log.info("towers on " + devices + " (global batch " + globalBatch + ", " + t.getBatchSize() / devices.size()
+            + " per tower)");
+      }
+      try (sg; Session s = new Session(g, SessionConfigs.training(t, devices))) {
         long step = 0;
         long dataPosition = 0;
         if (latest.isPresent()) {
           s.restore(latest.get().toString());
-          try (Result r = s.runner().fetch(sg.step).fetch(sg.dataPosition).run()) {
-            step = ((TInt64) r.get(0)).getLong();
-            dataPosition = ((TInt64) r.get(1)).getLong();
-          }
+          long[] sp = sg.stepAndPosition(s);
+          step = sp[0];
+          dataPosition = sp[1];
           log.info("resumed from " + latest.get() + " at step " + step + " (data position " + dataPosition + ")");
         } else {
           s.initialize();
@@ -262,9 +266,7 @@ public final class Trainer {
   }
 
   private Path checkpoint(Session s, StepGraph sg, Checkpoints ckpts, long step, long position) {
-    try (TInt64 pos = TInt64.scalarOf(position)) {
-      s.runner().feed(sg.dataPositionIn, pos).addTarget(sg.assignDataPosition).run();
-    }
+    sg.setDataPosition(s, position);
     return ckpts.save(s, step);
   }
 

@@ -141,21 +141,23 @@ public final class VqkdTokenizer {
     }
   }
 
-  /** Fraction of the codebook the tokenizer uses on a set of images [n, H, W, C]. */
-  public static double usage(Path savedModel, float[] images, int n, int size, int channels, int codebookSize) {
+  /**
+   * Fraction of the codebook the tokenizer uses on a labelled image set (the evaluation images), read
+   * with the evaluation view.
+   */
+  public static double usage(Path savedModel, org.mimtf.config.proto.SourceConfig images,
+      org.mimtf.config.proto.ModelConfig model, int codebookSize) {
     boolean[] used = new boolean[codebookSize];
     var cfg = org.mimtf.config.proto.TeacherConfig.newBuilder().setSavedModelDir(savedModel.toString())
         .setOutputKey(TOKEN_IDS).build();
-    int patches;
-    var info = org.mimtf.export.SavedModelInfo.read(savedModel);
-    patches = info.metaGraph("serve").orElseThrow().signature("serving_default").orElseThrow().outputs()
-        .get(TOKEN_IDS).dims().get(1).intValue();
-    try (SavedModelTeacher t = SavedModelTeacher.load(cfg, "tokenizer", size, channels, patches, true)) {
-      int per = size * size * channels;
-      for (int off = 0; off < n; off += 256) {
-        int b = Math.min(256, n - off);
-        float[] chunk = java.util.Arrays.copyOfRange(images, off * per, (off + b) * per);
-        for (int id : t.ids(chunk, b, size, channels)) {
+    int size = model.getImageSize();
+    int g = size / model.getPatchSize();
+    try (SavedModelTeacher t = SavedModelTeacher.load(cfg, "tokenizer", size, model.getChannels(), g * g, true);
+        var p = org.mimtf.data.PipelineFactory.evaluation(images, "eval.test", model, 256, 2,
+            org.mimtf.config.proto.DataConfig.Decoder.TENSORFLOW)) {
+      while (p.hasNext()) {
+        var b = p.next();
+        for (int id : t.ids(b.floats("image"), b.size(), size, model.getChannels())) {
           used[id] = true;
         }
       }
