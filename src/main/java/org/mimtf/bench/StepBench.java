@@ -105,6 +105,7 @@ public final class StepBench {
         double ips = c.batch() * 1000.0 / median;
         double gflops = flopsPerImage * c.batch() / (median / 1000.0) / 1e9;
         long rssEnd = rssKb();
+        double peak = gemmPeak(precision);
         out.printf("%s: median %.1f ms/step (min %.1f, max %.1f) = %.1f images/s, %.1f GFLOP/s%n", c.name(), median,
             sorted[0], sorted[steps - 1], ips, gflops);
         return Json.obj().put("bench", "step").put("config", c.name()).put("batch", c.batch())
@@ -112,8 +113,38 @@ public final class StepBench {
             .put("ms_min", sorted[0]).put("ms_max", sorted[steps - 1]).put("images_per_s", ips).put("gflops", gflops)
             .put("gflop_per_image", flopsPerImage / 1e9).put("loss_first", firstLoss).put("loss_last", lastLoss)
             .put("rss_mb_step100", rss100 < 0 ? null : rss100 / 1024.0).put("rss_mb_end", rssEnd / 1024.0)
+            .put("peak_gflops", peak).put("mfu", gflops / peak).put("towers", Math.max(1, devices.size()))
             .put("xla", training.getXla()).put("intra_op_threads", training.getIntraOpThreads())
             .put("inter_op_threads", training.getInterOpThreads());
+      }
+    }
+  }
+
+  /**
+   * The device's matmul throughput in GFLOP/s for {@code precision}: the median of 2048³ products in
+   * TF on the default device — the denominator of model FLOP utilisation on a CPU, whose vendor peak
+   * is not what TF's kernels reach.
+   */
+  public static double gemmPeak(Compute.Precision precision) {
+    int n = 2048;
+    try (org.tensorflow.Graph g = new org.tensorflow.Graph()) {
+      org.tensorflow.op.Ops tf = org.tensorflow.op.Ops.create(g);
+      var a = tf.variable(tf.random.statelessRandomUniform(tf.constant(new int[] {n, n}), tf.constant(new long[] {1, 2}),
+          org.tensorflow.types.TFloat32.class));
+      var p = new Compute(precision).matMul(tf, tf.identity(a), tf.identity(a));
+      var sum = tf.sum(p, tf.constant(new int[] {0, 1}));
+      try (Session s = new Session(g)) {
+        s.initialize();
+        double[] t = new double[7];
+        for (int i = 0; i < t.length + 2; i++) {
+          long t0 = System.nanoTime();
+          s.runner().fetch(sum).run().close();
+          if (i >= 2) {
+            t[i - 2] = (System.nanoTime() - t0) / 1e9;
+          }
+        }
+        Arrays.sort(t);
+        return 2.0 * n * n * n / t[t.length / 2] / 1e9;
       }
     }
   }

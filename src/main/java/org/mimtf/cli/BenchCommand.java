@@ -47,10 +47,14 @@ final class BenchCommand implements Runnable {
     @Option(names = "--precision", description = "fp32, bf16 or fp16, default ${DEFAULT-VALUE}.")
     String precision = "fp32";
 
+    @Option(names = "--devices", description = "As training.devices: auto, cpu, a count or a list "
+        + "(default ${DEFAULT-VALUE}).")
+    String devices = "auto";
+
     @Override
     public void run() {
       TrainingConfig t = TrainingConfig.newBuilder().setXla(xla).setIntraOpThreads(intra).setInterOpThreads(inter)
-          .build();
+          .setDevices(devices).build();
       Compute.Precision p;
       try {
         p = Compute.Precision.valueOf(precision.toUpperCase());

@@ -28,6 +28,7 @@ import picocli.CommandLine.Command;
       EvalCommand.class,
       InspectCommand.class,
       BenchCommand.class,
+      DoctorCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Mimtf implements Runnable {

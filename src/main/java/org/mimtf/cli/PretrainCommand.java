@@ -25,6 +25,10 @@ final class PretrainCommand implements Runnable {
   @Option(names = "--no-export", description = "Do not export the encoder at the end.")
   boolean noExport;
 
+  @Option(names = "--log-placement",
+      description = "Write where every op of the first step ran to <run_dir>/placement.txt (and a summary here).")
+  boolean logPlacement;
+
   @Option(names = "--stop-after", paramLabel = "STEP", description = "Checkpoint and stop after this step.")
   long stopAfter = -1;
 
@@ -32,7 +36,7 @@ final class PretrainCommand implements Runnable {
   public void run() {
     Recipe r = recipe.load();
     MimMethod method = Methods.create(r);
-    Trainer trainer = new Trainer(r, method, resume, System.out);
+    Trainer trainer = new Trainer(r, method, resume, System.out).logPlacement(logPlacement);
     if (stopAfter > 0) {
       trainer.stopAfter(stopAfter);
     }
@@ -47,6 +51,18 @@ final class PretrainCommand implements Runnable {
         .put("checkpoint", s.lastCheckpoint() == null ? null : s.lastCheckpoint().toString())
         .put("export_dir", export == null ? null : export.toString());
     s.lastMetrics().forEach(out::put);
+    if (logPlacement && java.nio.file.Files.exists(s.runDir().resolve("placement.txt"))) {
+      try {
+        for (String line : java.nio.file.Files.readAllLines(s.runDir().resolve("placement.txt"))) {
+          if (line.isEmpty()) {
+            break;
+          }
+          System.out.println("placement: " + line);
+        }
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }
     System.out.println("TensorBoard: tensorboard --logdir " + s.runDir().resolve("events"));
     System.out.println(out);
   }

@@ -86,6 +86,7 @@ public final class StepGraph implements AutoCloseable {
   final int accumSteps;
   final int towers;
   final List<String> devices;
+  private java.nio.file.Path placementFile;
 
   /** The graph-building half: everything in the scratch graph, before placement. */
   private static final class Built {
@@ -518,7 +519,15 @@ public final class StepGraph implements AutoCloseable {
         }
       }
       r.addTarget(apply ? applyTarget : accumulateTarget);
-      try (Result res = r.run()) {
+      java.nio.file.Path logTo = placementFile;
+      if (logTo != null) {
+        placementFile = null;
+        r.setOptions(org.tensorflow.proto.RunOptions.newBuilder().setOutputPartitionGraphs(true).build());
+      }
+      try (Result res = logTo != null ? r.runAndFetchMetadata() : r.run()) {
+        if (logTo != null) {
+          writePlacement(res.getMetadata().orElseThrow(), logTo);
+        }
         Map<String, Double> out = new LinkedHashMap<>();
         for (int i = 0; i < names.size(); i++) {
           out.put(names.get(i), (double) ((TFloat32) res.get(i)).getFloat());
@@ -532,6 +541,38 @@ public final class StepGraph implements AutoCloseable {
       for (Tensor tt : inputs) {
         tt.close();
       }
+    }
+  }
+
+  /**
+   * Makes the next {@link #step} record where every op ran (TF's partition graphs) and write it to
+   * {@code file}: a per-device op count, then one line per op.
+   */
+  public void capturePlacement(java.nio.file.Path file) {
+    this.placementFile = file;
+  }
+
+  private static void writePlacement(org.tensorflow.proto.RunMetadata md, java.nio.file.Path file) {
+    Map<String, Integer> counts = new java.util.TreeMap<>();
+    List<String> lines = new ArrayList<>();
+    for (GraphDef part : md.getPartitionGraphsList()) {
+      for (NodeDef n : part.getNodeList()) {
+        if (n.getOp().equals("_Send") || n.getOp().equals("_Recv")) {
+          continue;
+        }
+        counts.merge(n.getDevice(), 1, Integer::sum);
+        lines.add(n.getDevice() + "\t" + n.getOp() + "\t" + n.getName());
+      }
+    }
+    StringBuilder sb = new StringBuilder();
+    counts.forEach((d, c) -> sb.append(c).append(" ops on ").append(d).append('\n'));
+    sb.append('\n');
+    java.util.Collections.sort(lines);
+    lines.forEach(l -> sb.append(l).append('\n'));
+    try {
+      java.nio.file.Files.writeString(file, sb.toString());
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
     }
   }
 

@@ -59,6 +59,7 @@ public final class Trainer {
   private final PrintStream console;
   private final AtomicBoolean stopRequested = new AtomicBoolean();
   private long stopAfterStep = -1;
+  private boolean logPlacement;
 
   public Trainer(Recipe recipe, MimMethod method, boolean resume, PrintStream console) {
     this.recipe = recipe;
@@ -70,6 +71,12 @@ public final class Trainer {
   /** Stops (with a checkpoint) after this step; for tests of interruption and resume. */
   public Trainer stopAfter(long step) {
     this.stopAfterStep = step;
+    return this;
+  }
+
+  /** Records where each op of the first step ran, in {@code <run_dir>/placement.txt}. */
+  public Trainer logPlacement(boolean on) {
+    this.logPlacement = on;
     return this;
   }
 
@@ -86,6 +93,11 @@ public final class Trainer {
     if (latest.isPresent() && !resume) {
       throw new org.mimtf.util.UserException("run directory " + runDir + " already has checkpoints (latest "
           + latest.get().getFileName() + "); pass --resume to continue it, or set training.run_dir to a new folder");
+    }
+    if (NativeBuild.isGpuBuild() && !t.getDevices().trim().equals("cpu") && Devices.gpuCount() == 0) {
+      throw new org.mimtf.util.UserException("this is the GPU build of TensorFlow but it sees no GPU, so it would "
+          + "silently train on the CPU. Run 'scripts/mimtf doctor' to see what is missing, or set "
+          + "training.devices to \"cpu\" to train on the CPU on purpose.");
     }
     prepareRunDir(runDir);
 
@@ -144,6 +156,10 @@ public final class Trainer {
           log.info("resumed from " + latest.get() + " at step " + step + " (data position " + dataPosition + ")");
         } else {
           s.initialize();
+        }
+        if (logPlacement) {
+          sg.capturePlacement(runDir.resolve("placement.txt"));
+          log.info("op placement of the first step: " + runDir.resolve("placement.txt"));
         }
         return loop(s, sg, log, ckpts, runDir, step, total, dataPosition, lrSchedule, wdSchedule, scalarSchedules,
             globalBatch);
