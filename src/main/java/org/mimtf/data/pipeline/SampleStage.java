@@ -12,4 +12,20 @@ public interface SampleStage {
   List<FieldSpec> fields();
 
   void apply(SampleContext ctx);
+
+  /** A stage from its fields and its per-example work. */
+  static SampleStage of(List<FieldSpec> fields, java.util.function.Consumer<SampleContext> work) {
+    List<FieldSpec> copy = List.copyOf(fields);
+    return new SampleStage() {
+      @Override
+      public List<FieldSpec> fields() {
+        return copy;
+      }
+
+      @Override
+      public void apply(SampleContext ctx) {
+        work.accept(ctx);
+      }
+    };
+  }
 }

@@ -28,19 +28,11 @@ public final class Stages {
 
   /** Decodes the record (or takes its pixels) and converts it to {@code channels}. */
   public static SampleStage decode(ImageDecoder decoder, int channels) {
-    return new SampleStage() {
-      @Override
-      public List<FieldSpec> fields() {
-        return List.of();
-      }
-
-      @Override
-      public void apply(SampleContext ctx) {
-        var r = ctx.record();
-        Image img = r.pixels() != null ? r.pixels() : decoder.decode(r.encoded(), channels, r.origin());
-        ctx.put(DECODED, toChannels(img, channels));
-      }
-    };
+    return SampleStage.of(List.of(), ctx -> {
+      var r = ctx.record();
+      Image img = r.pixels() != null ? r.pixels() : decoder.decode(r.encoded(), channels, r.origin());
+      ctx.put(DECODED, toChannels(img, channels));
+    });
   }
 
   /** Replicates gray to RGB or takes the ITU-R 601 luma of RGB (as PIL's convert('L')). */
@@ -74,31 +66,23 @@ public final class Stages {
     FieldSpec spec = FieldSpec.of(name, FieldSpec.DType.FLOAT32, size, size, channels);
     Chain geometric = chain.geometric();
     Chain photometric = chain.photometric();
-    return new SampleStage() {
-      @Override
-      public List<FieldSpec> fields() {
-        return List.of(spec);
+    return SampleStage.of(List.of(spec), ctx -> {
+      var rng = ctx.rng("view:" + name);
+      Image base;
+      if (geometryFrom == null || geometryFrom.isEmpty()) {
+        base = geometric.apply(ctx.get(DECODED), rng);
+      } else {
+        base = ctx.get("geometry:" + geometryFrom);
       }
-
-      @Override
-      public void apply(SampleContext ctx) {
-        var rng = ctx.rng("view:" + name);
-        Image base;
-        if (geometryFrom == null || geometryFrom.isEmpty()) {
-          base = geometric.apply(ctx.get(DECODED), rng);
-        } else {
-          base = ctx.get("geometry:" + geometryFrom);
-        }
-        ctx.put("geometry:" + name, base);
-        Image out = photometric.apply(base, rng);
-        if (out.height() != size || out.width() != size || out.channels() != channels) {
-          throw new BadInputException(ctx.record().origin(), "view '" + name + "' produced a " + out.height() + "x"
-              + out.width() + "x" + out.channels() + " image, the model needs " + size + "x" + size + "x" + channels
-              + " (add random_resized_crop or center_crop to data.view '" + name + "')");
-        }
-        ctx.write(name, out.data());
+      ctx.put("geometry:" + name, base);
+      Image out = photometric.apply(base, rng);
+      if (out.height() != size || out.width() != size || out.channels() != channels) {
+        throw new BadInputException(ctx.record().origin(), "view '" + name + "' produced a " + out.height() + "x"
+            + out.width() + "x" + out.channels() + " image, the model needs " + size + "x" + size + "x" + channels
+            + " (add random_resized_crop or center_crop to data.view '" + name + "')");
       }
-    };
+      ctx.write(name, out.data());
+    });
   }
 
   /**
@@ -108,21 +92,13 @@ public final class Stages {
   public static SampleStage evalView(String name, int size, int channels) {
     FieldSpec spec = FieldSpec.of(name, FieldSpec.DType.FLOAT32, size, size, channels);
     Chain resize = Chain.of(new Resize(Math.round(size / 0.875f), Interpolation.BICUBIC), new CenterCrop(size));
-    return new SampleStage() {
-      @Override
-      public List<FieldSpec> fields() {
-        return List.of(spec);
+    return SampleStage.of(List.of(spec), ctx -> {
+      Image img = ctx.get(DECODED);
+      if (img.height() != size || img.width() != size) {
+        img = resize.apply(img, ctx.rng("eval"));
       }
-
-      @Override
-      public void apply(SampleContext ctx) {
-        Image img = ctx.get(DECODED);
-        if (img.height() != size || img.width() != size) {
-          img = resize.apply(img, ctx.rng("eval"));
-        }
-        ctx.write(name, img.data());
-      }
-    };
+      ctx.write(name, img.data());
+    });
   }
 
   /** BEiT block mask into field {@code mask} [N] (also left for later stages). */
@@ -139,19 +115,11 @@ public final class Stages {
 
   private static SampleStage maskStage(int n, java.util.function.Function<SampleContext, boolean[]> gen) {
     FieldSpec spec = FieldSpec.of("mask", FieldSpec.DType.BOOL, n);
-    return new SampleStage() {
-      @Override
-      public List<FieldSpec> fields() {
-        return List.of(spec);
-      }
-
-      @Override
-      public void apply(SampleContext ctx) {
-        boolean[] m = gen.apply(ctx);
-        ctx.put("mask", m);
-        ctx.write("mask", m);
-      }
-    };
+    return SampleStage.of(List.of(spec), ctx -> {
+      boolean[] m = gen.apply(ctx);
+      ctx.put("mask", m);
+      ctx.write("mask", m);
+    });
   }
 
   /**
@@ -162,25 +130,17 @@ public final class Stages {
     int n = g.numTokens();
     FieldSpec o1 = FieldSpec.of("order1", FieldSpec.DType.INT32, copies, n);
     FieldSpec o2 = FieldSpec.of("order2", FieldSpec.DType.INT32, copies, n);
-    return new SampleStage() {
-      @Override
-      public List<FieldSpec> fields() {
-        return List.of(o1, o2);
+    return SampleStage.of(List.of(o1, o2), ctx -> {
+      int[] a = new int[copies * n];
+      int[] b = new int[copies * n];
+      for (int c = 0; c < copies; c++) {
+        var m = g.generate(ctx.rng("complementary:" + c));
+        System.arraycopy(m.order1(), 0, a, c * n, n);
+        System.arraycopy(m.order2(), 0, b, c * n, n);
       }
-
-      @Override
-      public void apply(SampleContext ctx) {
-        int[] a = new int[copies * n];
-        int[] b = new int[copies * n];
-        for (int c = 0; c < copies; c++) {
-          var m = g.generate(ctx.rng("complementary:" + c));
-          System.arraycopy(m.order1(), 0, a, c * n, n);
-          System.arraycopy(m.order2(), 0, b, c * n, n);
-        }
-        ctx.write("order1", a);
-        ctx.write("order2", b);
-      }
-    };
+      ctx.write("order1", a);
+      ctx.write("order2", b);
+    });
   }
 
   /**
@@ -190,51 +150,25 @@ public final class Stages {
   public static SampleStage replacement(String field, String maskName, int n, int count) {
     checkArgument(count >= 0, "replacement count (%s) must be >= 0", count);
     FieldSpec spec = FieldSpec.of(field, FieldSpec.DType.BOOL, n);
-    return new SampleStage() {
-      @Override
-      public List<FieldSpec> fields() {
-        return List.of(spec);
-      }
-
-      @Override
-      public void apply(SampleContext ctx) {
-        boolean[] mask = ctx.get(maskName);
-        ctx.write(field, ReplacementSampler.sample(mask, count, ctx.rng("replacement")));
-      }
-    };
+    return SampleStage.of(List.of(spec), ctx -> {
+      boolean[] mask = ctx.get(maskName);
+      ctx.write(field, ReplacementSampler.sample(mask, count, ctx.rng("replacement")));
+    });
   }
 
   /** Reserves batch fields that are filled after batching (by a method's {@code BatchModel}). */
   public static SampleStage reserve(FieldSpec... specs) {
-    List<FieldSpec> list = List.of(specs);
-    return new SampleStage() {
-      @Override
-      public List<FieldSpec> fields() {
-        return list;
-      }
-
-      @Override
-      public void apply(SampleContext ctx) {}
-    };
+    return SampleStage.of(List.of(specs), ctx -> {});
   }
 
   /** The class label into field {@code label} (int32 scalar per example). */
   public static SampleStage label(int numClasses) {
-    FieldSpec spec = FieldSpec.of("label", FieldSpec.DType.INT32);
-    return new SampleStage() {
-      @Override
-      public List<FieldSpec> fields() {
-        return List.of(spec);
+    return SampleStage.of(List.of(FieldSpec.of("label", FieldSpec.DType.INT32)), ctx -> {
+      int l = ctx.record().label();
+      if (numClasses > 0 && (l < 0 || l >= numClasses)) {
+        throw new BadInputException(ctx.record().origin(), "label " + l + " is outside [0, " + numClasses + ")");
       }
-
-      @Override
-      public void apply(SampleContext ctx) {
-        int l = ctx.record().label();
-        if (numClasses > 0 && (l < 0 || l >= numClasses)) {
-          throw new BadInputException(ctx.record().origin(), "label " + l + " is outside [0, " + numClasses + ")");
-        }
-        ctx.writeInt("label", Math.max(l, 0));
-      }
-    };
+      ctx.writeInt("label", Math.max(l, 0));
+    });
   }
 }
