@@ -79,6 +79,13 @@ public final class NormEmaQuantizer {
     return new Quantized(ids, st, commit, counts, z);
   }
 
+  /** The assignment statistics of features {@code z} already assigned to codes {@code ids}. */
+  public Quantized assignments(Ops tf, Operand<TFloat32> z, Operand<TInt32> ids) {
+    Operand<TFloat32> counts = tf.math.unsortedSegmentSum(tf.onesLike(tf.dtypes.cast(ids, TFloat32.class)), ids,
+        tf.constant(k));
+    return new Quantized(ids, null, null, counts, z);
+  }
+
   /**
    * 10-iteration spherical k-means on {@code z} [M, d] (M ≥ K: K distinct random rows; fewer: rows
    * drawn with replacement), assigned to the codebook. A mean with no rows keeps its value.

@@ -332,7 +332,8 @@ public final class StepGraph implements AutoCloseable {
     for (String k : outs.get(0).metrics().keySet()) {
       b.metrics.put(k, mean(tf, outs.stream().map(o -> o.metrics().get(k)).toList()));
     }
-    outs.get(0).images().forEach(b.images::put);
+    // identity: an image may be a fed placeholder, which TF refuses to fetch as well
+    outs.get(0).images().forEach((k, v) -> b.images.put(k, tf.withName("image_" + k).identity(v)));
 
     List<Operand<TFloat32>> effective;
     List<Variable<TFloat32>> accs = new ArrayList<>();

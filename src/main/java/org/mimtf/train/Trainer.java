@@ -205,10 +205,10 @@ public final class Trainer {
             scalars.put(e.getKey(), e.getValue().at(step));
           }
           long seed = recipe.getTraining().getSeed();
-          long imageStep = step + 1;
+          ImageSummaries pics = new ImageSummaries();
           Map<String, Double> v = sg.step(s, b, step, lr, wd, scalars, seed, lastMicro,
-              wantImages ? (name, images) -> ImageSummaries.write(log.events(), "images/" + name, imageStep, images)
-                  : null);
+              wantImages ? pics::add : null);
+          pics.write(log, runDir, step + 1);
           windowImages += b.size();
           stepValues = stepValues == null ? v : average(stepValues, v, micro);
         }

@@ -34,7 +34,6 @@ public final class VqkdMethod implements MimMethod {
   private final TeacherFeatures teacher;
   private final VqkdModel model;
   private final String view;
-  private NormEmaQuantizer.Quantized lastQuantized;
 
   VqkdMethod(Beitv2Config.Vqkd cfg, TeacherFeatures teacher, String view) {
     this(cfg, teacher, teacher.dim(), view);
@@ -71,7 +70,6 @@ public final class VqkdMethod implements MimMethod {
   public TowerOutput tower(Ops tf, Compute c, TowerInputs in) {
     Operand<TFloat32> z = model.encode(tf, c, in.floats(view), in.step().dropSeed());
     NormEmaQuantizer.Quantized q = model.quantizer.quantize(tf, c, z, cfg.getBeta());
-    lastQuantized = q;
     Operand<TFloat32> pred = model.decode(tf, c, q.straightThrough(), in.step().dropSeed());
     Operand<TFloat32> target = tf.reshape(in.floats(TEACHER_FIELD), tf.constant(new int[] {-1, model.targetDim}));
     if (cfg.getTeacher().getTargetNorm() == TeacherConfig.TargetNorm.LAYER_NORM) {
@@ -86,6 +84,8 @@ public final class VqkdMethod implements MimMethod {
         .term("commitment", q.commitment())
         .metric("codebook_usage", usage)
         .metric("perplexity", NormEmaQuantizer.perplexity(tf, q.counts()))
+        .state("z", z)
+        .state("ids", q.ids())
         .build();
   }
 
@@ -104,10 +104,25 @@ public final class VqkdMethod implements MimMethod {
     return model.quantizer.kmeansInit(tf, c, z, cfg.getKmeansIterations(), in.step().seed());
   }
 
+  /**
+   * The codebook moves once per step on the statistics of the GLOBAL batch: every tower's features and
+   * assignments are concatenated here (with one tower this is its own batch), as the official code
+   * sums counts and sums across workers before the EMA step.
+   */
   @Override
+  @SuppressWarnings("unchecked")
   public List<Op> afterUpdate(Ops tf, StepInputs step, List<TowerOutput> towers) {
-    return List.of(model.quantizer.emaUpdate(tf, lastQuantized, cfg.getEmaDecay(), step.step(),
-        cfg.getReseedDeadCodes(), cfg.getDeadCodeWindow(), step.seed()));
+    List<Operand<TFloat32>> zs = new java.util.ArrayList<>();
+    List<Operand<org.tensorflow.types.TInt32>> ids = new java.util.ArrayList<>();
+    for (TowerOutput t : towers) {
+      zs.add((Operand<TFloat32>) t.state().get("z"));
+      ids.add((Operand<org.tensorflow.types.TInt32>) t.state().get("ids"));
+    }
+    Operand<TFloat32> z = zs.size() == 1 ? zs.get(0) : tf.concat(zs, tf.constant(0));
+    Operand<org.tensorflow.types.TInt32> id = ids.size() == 1 ? ids.get(0) : tf.concat(ids, tf.constant(0));
+    NormEmaQuantizer.Quantized all = model.quantizer.assignments(tf, z, id);
+    return List.of(model.quantizer.emaUpdate(tf, all, cfg.getEmaDecay(), step.step(), cfg.getReseedDeadCodes(),
+        cfg.getDeadCodeWindow(), step.seed()));
   }
 
   @Override

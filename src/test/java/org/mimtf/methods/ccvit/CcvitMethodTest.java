@@ -183,11 +183,14 @@ class CcvitMethodTest {
 
   @Test
   void aFewStepsOfTheSmallRecipeLowerTheLoss() throws Exception {
-    Recipe r = TinyRecipes.ccvit(dir.resolve("train"), 30, "schedule.base_lr=2e-3");
+    Recipe r = TinyRecipes.ccvit(dir.resolve("train"), 30, "schedule.base_lr=2e-3", "training.image_every_steps=15");
     new Trainer(r, Methods.create(r), false, new PrintStream(new ByteArrayOutputStream())).run();
     List<Double> l = TinyRecipes.losses(dir.resolve("train/run"));
     double first = (l.get(0) + l.get(1) + l.get(2)) / 3;
     double last = (l.get(27) + l.get(28) + l.get(29)) / 3;
     assertTrue(last < first - 0.1, "loss went from " + first + " to " + last);
+    // original / corrupted input / reconstruction, every 15 steps
+    var png = javax.imageio.ImageIO.read(dir.resolve("train/run/images/step-30.png").toFile());
+    assertTrue(png.getWidth() > png.getHeight() / 8 && png.getHeight() > 0, "a grid of 3 columns");
   }
 }
