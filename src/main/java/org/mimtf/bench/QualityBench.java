@@ -49,8 +49,14 @@ public final class QualityBench {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+    Double codebookUsage = null;
     if (r.hasCcvit()) {
       CentroidTokenizerBuilder.build(r, out);
+    }
+    if (r.hasBeitv2()) {
+      var b = org.mimtf.methods.beitv2.VqkdTokenizer.train(r, false, out);
+      codebookUsage = org.mimtf.methods.beitv2.VqkdTokenizer.usage(b.savedModel(), r.getEval().getTest(), r.getModel(),
+          r.getBeitv2().getTokenizer().getCodebookSize());
     }
     MimMethod m = Methods.create(r);
     Trainer.Summary s = new Trainer(r, m, false, out).run();
@@ -69,6 +75,9 @@ public final class QualityBench {
         .put("knn_top1_raw_pixels", raw[0]).put("linear_top1_raw_pixels", raw[1])
         .put("train_seconds", s.trainSeconds()).put("total_seconds", (System.nanoTime() - t0) / 1e9)
         .put("metrics_curve", curve).put("run_dir", s.runDir().toString());
+    if (codebookUsage != null) {
+      j.put("codebook_usage", codebookUsage);
+    }
     out.printf("%s after %d steps: k-NN %.2f%% (random init %.2f%%, raw pixels %.2f%%), linear %.2f%% (random init "
         + "%.2f%%, raw pixels %.2f%%)%n", method, s.step(), 100 * pre.knnTop1(), 100 * init.knnTop1(), 100 * raw[0],
         100 * pre.linearTop1(), 100 * init.linearTop1(), 100 * raw[1]);
@@ -106,7 +115,8 @@ public final class QualityBench {
           continue;
         }
         Json.Obj o = Json.obj();
-        for (String key : new String[] {"step", "loss", "token_acc_masked", "token_acc_replaced"}) {
+        for (String key : new String[] {"step", "loss", "token_acc_masked", "token_acc_replaced", "mim_acc",
+            "aggregation_acc"}) {
           int i = line.indexOf("\"" + key + "\":");
           if (i >= 0) {
             int j = i + key.length() + 3;
