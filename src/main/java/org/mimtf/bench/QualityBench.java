@@ -42,6 +42,11 @@ public final class QualityBench {
         "eval.test.path=" + test, "eval.test.labels_path=" + testLabels,
         "training.steps=" + steps, "training.run_dir=runs/bench-quality-" + method + "-" + steps,
         "export.dir=runs/bench-quality-" + method + "-" + steps + "/export", "training.log_every_steps=50"));
+    if (method.equals("beitv2")) {
+      // the tokenizer stage reads its own data section
+      o.add("beitv2.tokenizer.data.source.path=" + train);
+      o.add("beitv2.tokenizer.data.source.labels_path=" + trainLabels);
+    }
     o.addAll(extra);
     Recipe r = RecipeLoader.load(graphs.resolve(method + "_fmnist_small.pbtxt"), o);
     try {
