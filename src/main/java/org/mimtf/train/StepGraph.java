@@ -49,6 +49,13 @@ import org.tensorflow.types.family.TType;
  * scratch graph, every node under {@code tower_<i>/} without a device is assigned device i in the
  * GraphDef, and the result is imported into the graph the session runs.
  *
+ * <p><b>Coupled towers.</b> When a method's losses depend on other towers' examples (BatchNorm over
+ * the global batch, {@link MimMethod#couplesTowers}), averaging per-tower gradients would drop the
+ * cross-tower terms. Then every tower's forward pass is built first, the method joins them
+ * ({@link MimMethod#joinTowers}), and one gradient of the towers' mean loss is taken under
+ * {@code coupled_gradients/}; {@link #place} puts each of its ops on the device of the tower ops it
+ * reads.
+ *
  * <p><b>Precision.</b> Matmuls run in {@link Compute}'s type; fp16 adds dynamic loss scaling: the loss
  * is multiplied by a scale before differentiation, gradients are unscaled, and if any is not finite
  * the update is skipped exactly (parameters and slots keep their values), the scale halves and
