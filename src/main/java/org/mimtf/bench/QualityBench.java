@@ -30,7 +30,42 @@ import org.mimtf.util.Json;
 public final class QualityBench {
   private QualityBench() {}
 
+  /**
+   * An ablation of a method's paper, reproducible at this scale: recipe overrides and the paper's
+   * figure for it (an ablation is expected to score below the default).
+   */
+  public record Ablation(String method, String name, List<String> overrides, String paper) {}
+
+  static final List<Ablation> ABLATIONS = List.of(
+      new Ablation("conmim", "momentum0", List.of("conmim.teacher_momentum=0", "conmim.teacher_momentum_end=0"),
+          "ConMIM Table 8, w/o asymmetric model progress rates (the keys come from the online network itself, "
+              + "stop-gradient): 81.53 vs 83.51 (-1.98)"),
+      new Ablation("conmim", "symmetric", List.of("conmim.momentum_view=weak"),
+          "ConMIM Table 8, w/o asymmetric image perturbations, basic augmentation for both inputs: 83.35 vs "
+              + "83.51 (-0.16)"));
+
+  /** The ablation {@code name} of {@code method}; a user error naming the known ones otherwise. */
+  public static Ablation ablation(String method, String name) {
+    for (Ablation a : ABLATIONS) {
+      if (a.method().equals(method) && a.name().equals(name)) {
+        return a;
+      }
+    }
+    throw new org.mimtf.util.UserException("no ablation '" + name + "' for " + method + " (known: "
+        + ABLATIONS.stream().filter(a -> a.method().equals(method)).map(Ablation::name).toList() + ")");
+  }
+
   public static Json.Obj run(String method, Path graphs, Path data, int steps, List<String> extra, PrintStream out) {
+    return run(method, graphs, data, steps, extra, List.of(), out);
+  }
+
+  /**
+   * Pre-trains and scores the default recipe, the same architecture at random initialisation, raw
+   * pixels, and then each named ablation with the same budget (its scores and the difference to the
+   * default go under {@code ablations}).
+   */
+  public static Json.Obj run(String method, Path graphs, Path data, int steps, List<String> extra,
+      List<String> ablations, PrintStream out) {
     long t0 = System.nanoTime();
     Path train = data.resolve("train-images-idx3-ubyte.gz");
     Path trainLabels = data.resolve("train-labels-idx1-ubyte.gz");
@@ -40,33 +75,19 @@ public final class QualityBench {
         "data.source.path=" + train, "data.source.labels_path=" + trainLabels,
         "eval.train.path=" + train, "eval.train.labels_path=" + trainLabels,
         "eval.test.path=" + test, "eval.test.labels_path=" + testLabels,
-        "training.steps=" + steps, "training.run_dir=runs/bench-quality-" + method + "-" + steps,
-        "export.dir=runs/bench-quality-" + method + "-" + steps + "/export", "training.log_every_steps=50"));
+        "training.steps=" + steps, "training.log_every_steps=50"));
     if (method.equals("beitv2")) {
       // the tokenizer stage reads its own data section
       o.add("beitv2.tokenizer.data.source.path=" + train);
       o.add("beitv2.tokenizer.data.source.labels_path=" + trainLabels);
     }
     o.addAll(extra);
-    Recipe r = RecipeLoader.load(graphs.resolve(method + "_fmnist_small.pbtxt"), o);
-    try {
-      Files2.deleteRecursively(Path.of(r.getTraining().getRunDir()));
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    Double codebookUsage = null;
-    if (r.hasCcvit()) {
-      CentroidTokenizerBuilder.build(r, out);
-    }
-    if (r.hasBeitv2()) {
-      var b = org.mimtf.methods.beitv2.VqkdTokenizer.train(r, false, out);
-      codebookUsage = org.mimtf.methods.beitv2.VqkdTokenizer.usage(b.savedModel(), r.getEval().getTest(), r.getModel(),
-          r.getBeitv2().getTokenizer().getCodebookSize());
-    }
-    MimMethod m = Methods.create(r);
-    Trainer.Summary s = new Trainer(r, m, false, out).run();
-    Path export = Exports.exportRun(r, m.encoder(), s.lastCheckpoint(), out);
-    Evaluator.Scores pre = Evaluator.evaluate(r, export, true, true, out);
+    List<Ablation> abl = ablations.stream().map(a -> ablation(method, a)).toList();
+    Recipe r = recipe(graphs, method, steps, o, "");
+    Trained t = pretrainAndScore(r, out);
+    MimMethod m = t.method();
+    Trainer.Summary s = t.summary();
+    Evaluator.Scores pre = t.scores();
     Path rnd = Path.of(r.getTraining().getRunDir(), "random-init", "1");
     EncoderExporter.export(m.encoder(), null, rnd, Exports.extras(r, null));
     Evaluator.Scores init = Evaluator.evaluate(r, rnd, true, true, out);
@@ -80,13 +101,72 @@ public final class QualityBench {
         .put("knn_top1_raw_pixels", raw[0]).put("linear_top1_raw_pixels", raw[1])
         .put("train_seconds", s.trainSeconds()).put("total_seconds", (System.nanoTime() - t0) / 1e9)
         .put("metrics_curve", curve).put("run_dir", s.runDir().toString());
-    if (codebookUsage != null) {
-      j.put("codebook_usage", codebookUsage);
+    if (t.codebookUsage() != null) {
+      j.put("codebook_usage", t.codebookUsage());
+    }
+    List<Object> ablationResults = new ArrayList<>();
+    for (Ablation a : abl) {
+      out.println("== ablation " + a.name() + ": " + String.join(" ", a.overrides()));
+      List<String> ao = new ArrayList<>(o);
+      ao.addAll(a.overrides());
+      Recipe ar = recipe(graphs, method, steps, ao, "-" + a.name());
+      Trained at = pretrainAndScore(ar, out);
+      Json.Obj aj = Json.obj().put("name", a.name()).put("overrides", a.overrides()).put("paper", a.paper())
+          .put("knn_top1", at.scores().knnTop1()).put("linear_top1", at.scores().linearTop1())
+          .put("knn_minus_default", at.scores().knnTop1() - pre.knnTop1())
+          .put("linear_minus_default", at.scores().linearTop1() - pre.linearTop1())
+          .put("codebook_usage", at.codebookUsage())
+          .put("worse_than_default_knn", at.scores().knnTop1() < pre.knnTop1())
+          .put("worse_than_default_linear", at.scores().linearTop1() < pre.linearTop1())
+          .put("train_seconds", at.summary().trainSeconds()).put("run_dir", at.summary().runDir().toString());
+      out.printf("ablation %s: k-NN %.2f%% (default %.2f%%), linear %.2f%% (default %.2f%%)%n", a.name(),
+          100 * at.scores().knnTop1(), 100 * pre.knnTop1(), 100 * at.scores().linearTop1(), 100 * pre.linearTop1());
+      ablationResults.add(aj.asMap());
+    }
+    if (!abl.isEmpty()) {
+      j.put("ablations", ablationResults).put("total_seconds", (System.nanoTime() - t0) / 1e9);
     }
     out.printf("%s after %d steps: k-NN %.2f%% (random init %.2f%%, raw pixels %.2f%%), linear %.2f%% (random init "
         + "%.2f%%, raw pixels %.2f%%)%n", method, s.step(), 100 * pre.knnTop1(), 100 * init.knnTop1(), 100 * raw[0],
         100 * pre.linearTop1(), 100 * init.linearTop1(), 100 * raw[1]);
     return j;
+  }
+
+  private static Recipe recipe(Path graphs, String method, int steps, List<String> overrides, String suffix) {
+    String run = "runs/bench-quality-" + method + "-" + steps + suffix;
+    List<String> o = new ArrayList<>(overrides);
+    o.add("training.run_dir=" + run);
+    o.add("export.dir=" + run + "/export");
+    Recipe r = RecipeLoader.load(graphs.resolve(method + "_fmnist_small.pbtxt"), o);
+    try {
+      Files2.deleteRecursively(Path.of(r.getTraining().getRunDir()));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return r;
+  }
+
+  /** A pre-training run, its probes, and (BEiT v2) the tokenizer's codebook usage on the test images. */
+  private record Trained(MimMethod method, Trainer.Summary summary, Evaluator.Scores scores, Double codebookUsage) {}
+
+  /**
+   * The method's earlier stage (CCViT's k-means tokenizer, BEiT v2's VQ-KD), pre-training, export and
+   * both probes.
+   */
+  private static Trained pretrainAndScore(Recipe r, PrintStream out) {
+    Double usage = null;
+    if (r.hasCcvit()) {
+      CentroidTokenizerBuilder.build(r, out);
+    }
+    if (r.hasBeitv2()) {
+      var b = org.mimtf.methods.beitv2.VqkdTokenizer.train(r, false, out);
+      usage = org.mimtf.methods.beitv2.VqkdTokenizer.usage(b.savedModel(), r.getEval().getTest(), r.getModel(),
+          r.getBeitv2().getTokenizer().getCodebookSize());
+    }
+    MimMethod m = Methods.create(r); // after the earlier stage: the method loads its tokenizer
+    Trainer.Summary s = new Trainer(r, m, false, out).run();
+    Path export = Exports.exportRun(r, m.encoder(), s.lastCheckpoint(), out);
+    return new Trained(m, s, Evaluator.evaluate(r, export, true, true, out), usage);
   }
 
   /** k-NN and linear top-1 on raw pixel vectors. */
@@ -121,7 +201,7 @@ public final class QualityBench {
         }
         Json.Obj o = Json.obj();
         for (String key : new String[] {"step", "loss", "token_acc_masked", "token_acc_replaced", "mim_acc",
-            "aggregation_acc"}) {
+            "aggregation_acc", "match_acc", "weight_cosine"}) {
           int i = line.indexOf("\"" + key + "\":");
           if (i >= 0) {
             int j = i + key.length() + 3;

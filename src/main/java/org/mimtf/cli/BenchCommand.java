@@ -15,7 +15,8 @@ import picocli.CommandLine.Parameters;
 
 /** {@code mimtf bench step|kmeans} (also {@code scripts/bench}): figures, last line JSON. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks; the last line is JSON.",
-    subcommands = {BenchCommand.Step.class, BenchCommand.Kmeans.class, BenchCommand.Quality.class})
+    subcommands = {BenchCommand.Step.class, BenchCommand.Kmeans.class, BenchCommand.Quality.class,
+        BenchCommand.MethodStep.class})
 final class BenchCommand implements Runnable {
   @Override
   public void run() {
@@ -81,14 +82,63 @@ final class BenchCommand implements Runnable {
     @Option(names = "--set", paramLabel = "PATH=VALUE", description = "Override a recipe field (repeatable).")
     List<String> overrides = new ArrayList<>();
 
+    @Option(names = "--ablation", paramLabel = "NAME", description = "Also pre-train a paper ablation with the "
+        + "same budget and report its scores against the default (repeatable; conmim: momentum0, symmetric).")
+    List<String> ablations = new ArrayList<>();
+
     @Override
     public void run() {
+      for (String a : ablations) {
+        org.mimtf.bench.QualityBench.ablation(method, a); // fails early on an unknown name
+      }
       if (!java.nio.file.Files.exists(data.resolve("train-images-idx3-ubyte.gz"))) {
         throw new UserException(data + " has no train-images-idx3-ubyte.gz: install Debian's dataset-fashion-mnist "
             + "(apt-get install dataset-fashion-mnist) or pass --data");
       }
       System.out.println(org.mimtf.bench.QualityBench.run(method, Path.of("graphs"), data, steps, overrides,
-          System.out));
+          ablations, System.out));
+    }
+  }
+
+  @Command(name = "method-step", mixinStandardHelpOptions = true,
+      description = "ms per training step of recipes' methods on one real batch fed repeatedly (batch models such "
+          + "as BEiT v2's tokenizer included, input pipeline not); with several recipes, the ratio of the first to "
+          + "each other (e.g. conmim_fmnist_small vs beitv2_fmnist_small, same model size).")
+  static final class MethodStep implements Runnable {
+    @Parameters(paramLabel = "RECIPE", arity = "1..*", description = "Recipe files.")
+    List<Path> recipes;
+
+    @Option(names = "--steps", description = "Timed steps, default ${DEFAULT-VALUE}.")
+    int steps = 20;
+
+    @Option(names = "--warmup", description = "Untimed steps first, default ${DEFAULT-VALUE}.")
+    int warmup = 3;
+
+    @Option(names = "--set", paramLabel = "PATH=VALUE", description = "Override a field of every recipe "
+        + "(repeatable).")
+    List<String> overrides = new ArrayList<>();
+
+    @Override
+    public void run() {
+      List<Object> results = new ArrayList<>();
+      List<Double> ms = new ArrayList<>();
+      for (Path p : recipes) {
+        var r = org.mimtf.config.RecipeLoader.load(p, overrides);
+        Json.Obj j = org.mimtf.bench.MethodStepBench.run(r, warmup, steps, System.out);
+        ms.add((Double) j.asMap().get("ms_per_step"));
+        results.add(j.asMap());
+      }
+      Json.Obj out = Json.obj().put("bench", "method-step").put("results", results);
+      if (ms.size() > 1) {
+        List<Object> ratios = new ArrayList<>();
+        for (int i = 1; i < ms.size(); i++) {
+          ratios.add(ms.get(0) / ms.get(i));
+          System.out.printf("time per step: %s / %s = %.2fx%n", recipes.get(0).getFileName(),
+              recipes.get(i).getFileName(), ms.get(0) / ms.get(i));
+        }
+        out.put("ratio_first_to_others", ratios);
+      }
+      System.out.println(out);
     }
   }
 

@@ -364,6 +364,23 @@ public final class RecipeValidator {
     viewExists(r, "conmim.momentum_view", c.getMomentumView());
     require(c.getProjector().getNumLayers() >= 1, "conmim.projector.num_layers (%s) must be >= 1",
         c.getProjector().getNumLayers());
+    require(c.getProjector().getHiddenDim() >= 1 && c.getProjector().getOutputDim() >= 1,
+        "conmim.projector.hidden_dim (%s) and output_dim (%s) must be >= 1", c.getProjector().getHiddenDim(),
+        c.getProjector().getOutputDim());
+    require(c.getProjector().getBatchNormEps() > 0, "conmim.projector.batch_norm_eps (%s) must be > 0",
+        c.getProjector().getBatchNormEps());
+    // Queries and keys are matched by position: the momentum view must have the online view's crop
+    // and flip (conmim.md §2), i.e. be that view or share its geometry.
+    if (!c.getMomentumView().equals(c.getOnlineView())) {
+      for (var v : r.getData().getViewList()) {
+        if (v.getName().equals(c.getMomentumView())) {
+          require(v.getGeometryFrom().equals(c.getOnlineView()),
+              "conmim.momentum_view \"%s\" must share the online view's crop and flip (set geometry_from: \"%s\" "
+                  + "in its data.view), got geometry_from \"%s\"", c.getMomentumView(), c.getOnlineView(),
+              v.getGeometryFrom());
+        }
+      }
+    }
   }
 
   private void moca(Recipe r) {

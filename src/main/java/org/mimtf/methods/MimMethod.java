@@ -42,6 +42,34 @@ public interface MimMethod {
   TowerOutput tower(Ops tf, Compute compute, TowerInputs in);
 
   /**
+   * Whether one tower's loss depends on the other towers' examples — BatchNorm statistics over the
+   * GLOBAL batch (ConMIM's projector). Such a method splits its graph in two: {@link #tower} builds
+   * each tower's part that needs nothing from the others (the encoders; its {@code loss} may be null)
+   * and {@link #joinTowers} finishes every tower once all exist (sums of per-tower moments, losses).
+   * The trainer then differentiates the mean of the joined towers' losses in ONE gradient computation
+   * (so the cross-tower terms of the gradient are exact) and places each gradient op on the device
+   * of the tower ops it reads. Methods whose towers are independent keep the default (false): each
+   * tower is differentiated on its own and the gradients are averaged.
+   */
+  default boolean couplesTowers() {
+    return false;
+  }
+
+  /**
+   * Finishes coupled towers (see {@link #couplesTowers}), called once after {@link #tower} ran for
+   * every tower.
+   *
+   * @param global ops for the few cross-tower values (placed by TensorFlow, the variables' device)
+   * @param towers tower i's ops ({@code towers.get(i)} places on tower i's device)
+   * @param forward what {@link #tower} returned for each tower
+   * @return each tower's final output, losses included; the trainer averages losses and metrics
+   */
+  default List<TowerOutput> joinTowers(Ops global, List<Ops> towers, Compute compute, StepInputs step,
+      List<TowerOutput> forward) {
+    return forward;
+  }
+
+  /**
    * Ops to run once per step after the optimizer update (EMA copies, codebooks, queues), or before it
    * where a method says so; they see every tower's outputs.
    */

@@ -8,7 +8,8 @@ import org.tensorflow.types.TFloat32;
 /**
  * What one tower computed.
  *
- * @param loss the total loss to minimise (scalar)
+ * @param loss the total loss to minimise (scalar); null only in the forward half of a method that
+ *     couples its towers ({@link MimMethod#couplesTowers}), whose {@code joinTowers} supplies it
  * @param lossTerms each term of the loss by name (scalar each), logged and checked for NaN/Inf
  * @param metrics other scalars to log (accuracies, momentum, codebook usage)
  * @param images images [B, H, W, C] in [0, 1] to write to TensorBoard now and then (inputs, masks,

@@ -50,13 +50,20 @@ public final class Ema {
     return new Ema(pairs);
   }
 
-  /** The update op for momentum {@code m} (scalar); run it after the optimizer step. */
+  /**
+   * The update op for momentum {@code m} (scalar); run it after the optimizer step. It computes the
+   * formula as written, {@code m·θ_t + (1 − m)·θ_s} (fp32, one rounding per product and one for the
+   * sum), so m = 1 leaves the copy bit-identical and m = 0 makes it bit-identical to the source.
+   */
   public Op update(Ops tf, Operand<TFloat32> momentum) {
     Operand<TFloat32> rate = tf.math.sub(tf.constant(1f), momentum);
     List<Op> ops = new ArrayList<>();
     for (Param[] p : pairs) {
-      // θ_t ← θ_t − (1 − m)(θ_t − θ_s)
-      ops.add(tf.assignSub(p[1].variable(), tf.math.mul(rate, tf.math.sub(p[1].read(), p[0].read()))));
+      // Fresh reads made with tf's control dependencies (the optimizer step): they see the updated
+      // online weights whether the optimizer wrote in place (ApplyAdam) or by Assign (fp16 guard).
+      Operand<TFloat32> source = tf.identity(p[0].variable());
+      Operand<TFloat32> target = tf.identity(p[1].variable());
+      ops.add(tf.assign(p[1].variable(), tf.math.add(tf.math.mul(momentum, target), tf.math.mul(rate, source))));
     }
     return tf.withControlDependencies(ops).withName("ema_update").noOp();
   }

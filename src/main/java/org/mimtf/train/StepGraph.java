@@ -49,6 +49,13 @@ import org.tensorflow.types.family.TType;
  * scratch graph, every node under {@code tower_<i>/} without a device is assigned device i in the
  * GraphDef, and the result is imported into the graph the session runs.
  *
+ * <p><b>Coupled towers.</b> When a method's losses depend on other towers' examples (BatchNorm over
+ * the global batch, {@link MimMethod#couplesTowers}), averaging per-tower gradients would drop the
+ * cross-tower terms. Then every tower's forward pass is built first, the method joins them
+ * ({@link MimMethod#joinTowers}), and one gradient of the towers' mean loss is taken under
+ * {@code coupled_gradients/}; {@link #place} puts each of its ops on the device of the tower ops it
+ * reads.
+ *
  * <p><b>Precision.</b> Matmuls run in {@link Compute}'s type; fp16 adds dynamic loss scaling: the loss
  * is multiplied by a scale before differentiation, gradients are unscaled, and if any is not finite
  * the update is skipped exactly (parameters and slots keep their values), the scale halves and
@@ -193,23 +200,61 @@ public final class StepGraph implements AutoCloseable {
     return (GraphOperation) graph.operationOrThrow(o.op().name());
   }
 
-  /** Assigns device i to every node under {@code tower_<i>/} that has none. */
+  /**
+   * Assigns device i to every node under {@code tower_<i>/} that has none. Nodes of the one gradient
+   * of a method that couples its towers ({@code coupled_gradients/}, named without any trace of the
+   * forward op they differentiate) take the device of the first input that has a tower device: the
+   * backward of tower i's ops then runs where their forward ran (Python TF's
+   * colocate_gradients_with_ops, approximated by data flow).
+   */
   static GraphDef place(GraphDef gd, List<String> devices) {
     GraphDef.Builder b = gd.toBuilder();
+    Map<String, String> deviceOf = new java.util.HashMap<>();
     for (int n = 0; n < b.getNodeCount(); n++) {
       NodeDef node = b.getNode(n);
-      if (!node.getDevice().isEmpty()) {
-        continue;
-      }
-      for (int i = 0; i < devices.size(); i++) {
-        if (node.getName().startsWith(towerScope(i) + "/")) {
-          b.setNode(n, node.toBuilder().setDevice(devices.get(i)));
-          break;
+      if (node.getDevice().isEmpty()) {
+        for (int i = 0; i < devices.size(); i++) {
+          if (node.getName().startsWith(towerScope(i) + "/")) {
+            node = node.toBuilder().setDevice(devices.get(i)).build();
+            b.setNode(n, node);
+            break;
+          }
         }
+      }
+      deviceOf.put(node.getName(), node.getDevice());
+    }
+    java.util.Set<String> towerDevices = new java.util.HashSet<>(devices);
+    // Nodes come in creation order, which is topological; a second pass would catch stragglers.
+    for (int pass = 0; pass < 2; pass++) {
+      boolean changed = false;
+      for (int n = 0; n < b.getNodeCount(); n++) {
+        NodeDef node = b.getNode(n);
+        if (!node.getDevice().isEmpty() || !node.getName().startsWith(COUPLED_GRADIENTS + "/")) {
+          continue;
+        }
+        for (String in : node.getInputList()) {
+          if (in.startsWith("^")) {
+            continue;
+          }
+          int colon = in.indexOf(':');
+          String d = deviceOf.getOrDefault(colon < 0 ? in : in.substring(0, colon), "");
+          if (towerDevices.contains(d)) {
+            b.setNode(n, node.toBuilder().setDevice(d));
+            deviceOf.put(node.getName(), d);
+            changed = true;
+            break;
+          }
+        }
+      }
+      if (!changed) {
+        break;
       }
     }
     return b.build();
   }
+
+  /** Name scope of the single gradient computation of methods that couple their towers. */
+  static final String COUPLED_GRADIENTS = "coupled_gradients";
 
   static String towerScope(int i) {
     return "tower_" + i;
@@ -285,9 +330,12 @@ public final class StepGraph implements AutoCloseable {
     List<TowerOutput> outs = new ArrayList<>();
     List<List<Operand<TFloat32>>> towerGrads = new ArrayList<>();
     Operand<TFloat32> scaleRead = fp16 ? train.withName("loss_scale_read").identity(lossScale) : null;
+    boolean coupled = method.couplesTowers();
+    List<Ops> towerOps = new ArrayList<>();
     for (int i = 0; i < towers; i++) {
       // Devices are assigned to everything under tower_<i>/ afterwards (see place()).
       Ops t = devices.isEmpty() ? tf : tf.withSubScope(towerScope(i));
+      towerOps.add(t);
       Map<String, Operand<? extends TType>> fieldOps = new LinkedHashMap<>();
       for (var e : slices.entrySet()) {
         fieldOps.put(e.getKey(), e.getValue().get(i));
@@ -298,6 +346,9 @@ public final class StepGraph implements AutoCloseable {
       if (i == 0) {
         b.warmStart = method.warmStart(t.withSubScope("warm_start"), compute, towerInputs);
       }
+      if (coupled) {
+        continue; // differentiated once, after joinTowers (below)
+      }
       Operand<TFloat32> objective = fp16 ? t.math.mul(o.loss(), scaleRead) : o.loss();
       var grads = t.withSubScope("gradients").gradients(objective, xs);
       List<Operand<TFloat32>> gl = new ArrayList<>();
@@ -306,10 +357,27 @@ public final class StepGraph implements AutoCloseable {
       }
       towerGrads.add(gl);
     }
+    List<Operand<TFloat32>> gradList = new ArrayList<>();
+    if (coupled) {
+      // The towers' losses depend on each other (e.g. BatchNorm over the global batch): finish them
+      // together, then take ONE gradient of their mean, so the cross-tower terms are exact. place()
+      // puts each of these gradient ops on the device of the tower ops it reads.
+      outs = method.joinTowers(tf.withSubScope("join"), towerOps, compute, stepInputs, outs);
+      checkArgument(outs.size() == towers, "joinTowers returned %s outputs for %s towers", outs.size(), towers);
+      for (TowerOutput o : outs) {
+        checkArgument(o.loss() != null, "joinTowers must give every tower a loss");
+      }
+      Operand<TFloat32> total = mean(tf, outs.stream().map(TowerOutput::loss).toList());
+      Operand<TFloat32> objective = fp16 ? tf.math.mul(total, scaleRead) : total;
+      var grads = tf.withSubScope(COUPLED_GRADIENTS).gradients(objective, xs);
+      for (int k = 0; k < trainable.size(); k++) {
+        Operand<TFloat32> g0 = asFloat(grads.dy(k));
+        gradList.add(fp16 ? tf.math.div(g0, scaleRead) : g0);
+      }
+    }
     // Average over towers (on the variables' device); unscale fp16 gradients.
     Ops avg = tf.withSubScope("tower_average");
-    List<Operand<TFloat32>> gradList = new ArrayList<>();
-    for (int k = 0; k < trainable.size(); k++) {
+    for (int k = 0; k < (coupled ? 0 : trainable.size()); k++) {
       Operand<TFloat32> g0;
       if (towers == 1) {
         g0 = towerGrads.get(0).get(k);

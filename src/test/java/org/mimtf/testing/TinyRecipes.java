@@ -43,6 +43,18 @@ public final class TinyRecipes {
     return r;
   }
 
+  /** The small ConMIM recipe, shrunk (width 32, depth 2, projector 32 → 16, batch 8); extras last. */
+  public static Recipe conmim(Path dir, int steps, String... extra) {
+    List<String> o = new ArrayList<>(List.of(
+        "model.width=32", "model.depth=2", "model.num_heads=2", "conmim.projector.hidden_dim=32",
+        "conmim.projector.output_dim=16", "training.batch_size=8", "training.steps=" + steps,
+        "training.log_every_steps=1", "training.checkpoint_every_steps=100", "schedule.warmup_steps=2",
+        "training.run_dir=" + dir.resolve("run"), "export.dir=" + dir.resolve("export"), "data.workers=2",
+        "eval.batch_size=64"));
+    o.addAll(List.of(extra));
+    return RecipeLoader.load(repoRoot().resolve("graphs/conmim_fmnist_small.pbtxt"), o);
+  }
+
   /** Random centroids in [0, 1], [k, d], as {@code mimtf tokenizer build} would write them. */
   public static void writeRandomCentroids(Path dir, int k, int d, long seed) throws IOException {
     Files.createDirectories(dir);
