@@ -16,7 +16,8 @@ public final class Methods {
     return switch (r.getMethodCase()) {
       case CCVIT -> ccvit(r);
       case BEITV2 -> beitv2(r);
-      case CONMIM, MOCA, SMR -> throw new UserException("method " + r.getMethodCase().name().toLowerCase()
+      case MOCA -> new org.mimtf.methods.moca.MocaMethod(r);
+      case CONMIM, SMR -> throw new UserException("method " + r.getMethodCase().name().toLowerCase()
           + " is not available in this version of mimtf yet; its recipe parses and validates, and it will train "
           + "once its issue lands (see the README's roadmap)");
       case METHOD_NOT_SET -> throw new UserException("the recipe names no method");
