@@ -203,7 +203,7 @@ public final class MocaMethod implements MimMethod {
 
   /** Intermediate results of one tower. */
   record TowerParts(Operand<TFloat32> teacherFeatures, OnlineCodebook.Assignment assignment, Round round1,
-      Round round2, Candidates candidates) {}
+      Round round2, Candidates candidates, Operand<TFloat32> loss) {}
 
   @Override
   public void create(Ops tf, ParamStore params) {
@@ -254,7 +254,8 @@ public final class MocaMethod implements MimMethod {
     // for all towers (their BatchNorm runs over the K codebook rows).
     // Copies, not aliases: an Identity read of a ref variable shares its buffer, so a fetched read
     // would show the value after afterUpdate's in-place writes.
-    Operand<TFloat32> words = s.withName("codebook_snapshot").snapshot(codebook.words());
+    // The codebook is a buffer: no gradient flows into it (stop-gradient; it is not trained either).
+    Operand<TFloat32> words = s.stopGradient(s.withName("codebook_snapshot").snapshot(codebook.words()));
     Operand<TFloat32> muPrev = s.withName("mu_prev_snapshot").snapshot(codebook.muPrev());
     Operand<TFloat32> wImg = genImg.apply(s.withSubScope("generator_img"), c, words);
     Operand<TFloat32> wLoc = genLoc.apply(s.withSubScope("generator_loc"), c, words);
@@ -293,9 +294,9 @@ public final class MocaMethod implements MimMethod {
         tf.math.mul(tf.constant(1f - lambda), loc));
 
     Candidates cand = candidates(tf, a.unit(), x1, in);
-    lastTower = new TowerParts(feats, a, r1, r2, cand);
+    lastTower = new TowerParts(feats, a, r1, r2, cand, loss);
     Operand<TFloat32> meanBow = tf.math.mean(a.bows(), tf.constant(0));
-    Operand<TFloat32> bowPerplexity = tf.math.exp(tf.math.neg(tf.sum(tf.math.mulNoNan(tf.math.log(meanBow), meanBow),
+    Operand<TFloat32> bowPerplexity = tf.math.exp(tf.math.neg(tf.sum(OnlineCodebook.plogp(tf, meanBow),
         tf.constant(0))));
     Operand<TInt32> vis1 = VisibleTokens.slice(tf, VisibleTokens.copy(tf, in.ints("order1"), 0), 0, keep1);
     Operand<TInt32> vis2 = VisibleTokens.slice(tf, VisibleTokens.copy(tf, in.ints("order2"), 0), 0, keep2);
@@ -356,7 +357,7 @@ public final class MocaMethod implements MimMethod {
   static Operand<TFloat32> kl(Ops tf, Operand<TFloat32> target, Operand<TFloat32> logits) {
     Operand<TFloat32> t = tf.stopGradient(target);
     Operand<TFloat32> ce = tf.nn.softmaxCrossEntropyWithLogits(logits, t).loss();
-    Operand<TFloat32> negEntropy = tf.sum(tf.math.mulNoNan(tf.math.log(t), t), tf.constant(-1));
+    Operand<TFloat32> negEntropy = tf.sum(OnlineCodebook.plogp(tf, t), tf.constant(-1));
     return tf.math.mean(tf.math.add(ce, negEntropy), tf.constant(0));
   }
 

@@ -142,10 +142,18 @@ public final class OnlineCodebook {
     Operand<TFloat32> bow = tf.math.mean(inner, tf.constant(1));
     Operand<TFloat32> l1 = tf.sum(tf.math.abs(bow), tf.constant(-1), Sum.keepDims(true));
     bow = tf.math.div(bow, tf.math.maximum(l1, tf.constant(1e-5f)));
-    Operand<TFloat32> ent = tf.math.neg(tf.sum(tf.math.mulNoNan(tf.math.log(q), q), tf.constant(-1)));
+    Operand<TFloat32> ent = tf.math.neg(tf.sum(plogp(tf, q), tf.constant(-1)));
     Operand<TFloat32> entropy = tf.math.mean(ent, tf.constant(new int[] {0, 1}));
     return new Assignment(tf.stopGradient(u), tf.stopGradient(cos), tf.stopGradient(q), tf.stopGradient(bow),
         tf.stopGradient(muBatch), tf.stopGradient(entropy));
+  }
+
+  /**
+   * {@code p·log p} with 0 where p = 0, written with ops that all have C++ gradients (MulNoNan has
+   * none, which breaks {@code tf.gradients} through any graph that contains it).
+   */
+  public static Operand<TFloat32> plogp(Ops tf, Operand<TFloat32> p) {
+    return tf.math.mul(p, tf.math.log(tf.math.maximum(p, tf.constant(1e-30f))));
   }
 
   /** The token indices at least {@code border} tokens from the edge of a {@code g}×{@code g} grid, row-major. */

@@ -41,7 +41,12 @@ final class MocaHarness implements AutoCloseable {
       }
     }
     sg = new StepGraph(method, fields, r.getOptimizer(), Compute.fp32(), accum, r.getModel().getInitSeed(), devices);
-    s = new Session(sg.graph(), SessionConfigs.training(r.getTraining(), devices));
+    // Grappler off: the tests run many different fetch sets, each of which would be optimised anew.
+    var cfg = SessionConfigs.training(r.getTraining(), devices).toBuilder()
+        .setGraphOptions(org.tensorflow.proto.GraphOptions.newBuilder().setRewriteOptions(
+            org.tensorflow.proto.RewriterConfig.newBuilder().setDisableMetaOptimizer(true)))
+        .build();
+    s = new Session(sg.graph(), cfg);
     s.initialize();
   }
 
