@@ -15,7 +15,8 @@ import picocli.CommandLine.Parameters;
 
 /** {@code mimtf bench step|kmeans} (also {@code scripts/bench}): figures, last line JSON. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks; the last line is JSON.",
-    subcommands = {BenchCommand.Step.class, BenchCommand.Kmeans.class, BenchCommand.Quality.class})
+    subcommands = {BenchCommand.Step.class, BenchCommand.Kmeans.class, BenchCommand.Quality.class,
+        BenchCommand.MethodStep.class})
 final class BenchCommand implements Runnable {
   @Override
   public void run() {
@@ -88,6 +89,31 @@ final class BenchCommand implements Runnable {
             + "(apt-get install dataset-fashion-mnist) or pass --data");
       }
       System.out.println(org.mimtf.bench.QualityBench.run(method, Path.of("graphs"), data, steps, overrides,
+          System.out));
+    }
+  }
+
+  @Command(name = "method-step", mixinStandardHelpOptions = true,
+      description = "ms per training step of whole methods (their small recipes, same model and batch), steps "
+          + "alternating between methods; ratios to the first.")
+  static final class MethodStep implements Runnable {
+    @Parameters(paramLabel = "METHOD", arity = "0..*", description = "moca, beitv2, ccvit (default: moca beitv2).")
+    List<String> methods = new ArrayList<>();
+
+    @Option(names = "--steps", description = "Timed steps per method, default ${DEFAULT-VALUE}.")
+    int steps = 20;
+
+    @Option(names = "--warmup", description = "Untimed steps first, default ${DEFAULT-VALUE}.")
+    int warmup = 3;
+
+    @Option(names = "--set", paramLabel = "PATH=VALUE",
+        description = "Override a field of every recipe (model.*, training.batch_size; repeatable).")
+    List<String> overrides = new ArrayList<>();
+
+    @Override
+    public void run() {
+      List<String> m = methods.isEmpty() ? List.of("moca", "beitv2") : methods;
+      System.out.println(org.mimtf.bench.MethodStepBench.run(Path.of("graphs"), m, warmup, steps, overrides,
           System.out));
     }
   }
