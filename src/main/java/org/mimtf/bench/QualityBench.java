@@ -31,6 +31,29 @@ public final class QualityBench {
   private QualityBench() {}
 
   public static Json.Obj run(String method, Path graphs, Path data, int steps, List<String> extra, PrintStream out) {
+    return run(method, graphs, data, steps, extra, true, out);
+  }
+
+  /**
+   * One value per run of {@code sweepPath} (e.g. MOCA's λ ablation: {@code moca.img_loss_weight} 0, 0.5, 1):
+   * the baselines (random init, raw pixels) come with the first run only.
+   */
+  public static Json.Obj sweep(String method, Path graphs, Path data, int steps, List<String> extra, String sweepPath,
+      List<String> values, PrintStream out) {
+    List<Object> runs = new ArrayList<>();
+    for (int i = 0; i < values.size(); i++) {
+      List<String> o = new ArrayList<>(extra);
+      o.add(sweepPath + "=" + values.get(i));
+      Json.Obj j = run(method, graphs, data, steps, o, i == 0, out);
+      j.put("sweep_value", values.get(i));
+      runs.add(j.asMap());
+    }
+    return Json.obj().put("bench", "quality-sweep").put("method", method).put("steps", steps)
+        .put("sweep", sweepPath).put("runs", runs);
+  }
+
+  static Json.Obj run(String method, Path graphs, Path data, int steps, List<String> extra, boolean baselines,
+      PrintStream out) {
     long t0 = System.nanoTime();
     Path train = data.resolve("train-images-idx3-ubyte.gz");
     Path trainLabels = data.resolve("train-labels-idx1-ubyte.gz");
@@ -42,6 +65,13 @@ public final class QualityBench {
         "eval.test.path=" + test, "eval.test.labels_path=" + testLabels,
         "training.steps=" + steps, "training.run_dir=runs/bench-quality-" + method + "-" + steps,
         "export.dir=runs/bench-quality-" + method + "-" + steps + "/export", "training.log_every_steps=50"));
+    if (!extra.isEmpty()) {
+      // Different overrides, different run directories (a sweep must not overwrite its own runs).
+      String tag = Integer.toHexString(String.join(",", extra).hashCode());
+      String run = "runs/bench-quality-" + method + "-" + steps + "-" + tag;
+      o.replaceAll(x -> x.startsWith("training.run_dir=") ? "training.run_dir=" + run
+          : x.startsWith("export.dir=") ? "export.dir=" + run + "/export" : x);
+    }
     o.addAll(extra);
     Recipe r = RecipeLoader.load(graphs.resolve(method + "_fmnist_small.pbtxt"), o);
     try {
@@ -56,16 +86,23 @@ public final class QualityBench {
     Trainer.Summary s = new Trainer(r, m, false, out).run();
     Path export = Exports.exportRun(r, m.encoder(), s.lastCheckpoint(), out);
     Evaluator.Scores pre = Evaluator.evaluate(r, export, true, true, out);
+    List<Object> curve = tokenAccuracyCurve(s.runDir());
+    Json.Obj j = Json.obj().put("bench", "quality").put("method", method).put("steps", s.step())
+        .put("overrides", String.join(" ", extra))
+        .put("train_images", pre.trainImages()).put("test_images", pre.testImages())
+        .put("feature", r.getEval().getFeature().name())
+        .put("knn_top1", pre.knnTop1()).put("linear_top1", pre.linearTop1());
+    if (!baselines) {
+      out.printf("%s after %d steps (%s): k-NN %.2f%%, linear %.2f%%%n", method, s.step(), String.join(" ", extra),
+          100 * pre.knnTop1(), 100 * pre.linearTop1());
+      return j.put("train_seconds", s.trainSeconds()).put("total_seconds", (System.nanoTime() - t0) / 1e9)
+          .put("metrics_curve", curve).put("run_dir", s.runDir().toString());
+    }
     Path rnd = Path.of(r.getTraining().getRunDir(), "random-init", "1");
     EncoderExporter.export(m.encoder(), null, rnd, Exports.extras(r, null));
     Evaluator.Scores init = Evaluator.evaluate(r, rnd, true, true, out);
     double[] raw = rawPixels(train, trainLabels, test, testLabels, out);
-    List<Object> curve = tokenAccuracyCurve(s.runDir());
-    Json.Obj j = Json.obj().put("bench", "quality").put("method", method).put("steps", s.step())
-        .put("train_images", pre.trainImages()).put("test_images", pre.testImages())
-        .put("feature", r.getEval().getFeature().name())
-        .put("knn_top1", pre.knnTop1()).put("linear_top1", pre.linearTop1())
-        .put("knn_top1_random_init", init.knnTop1()).put("linear_top1_random_init", init.linearTop1())
+    j.put("knn_top1_random_init", init.knnTop1()).put("linear_top1_random_init", init.linearTop1())
         .put("knn_top1_raw_pixels", raw[0]).put("linear_top1_raw_pixels", raw[1])
         .put("train_seconds", s.trainSeconds()).put("total_seconds", (System.nanoTime() - t0) / 1e9)
         .put("metrics_curve", curve).put("run_dir", s.runDir().toString());
@@ -106,7 +143,8 @@ public final class QualityBench {
           continue;
         }
         Json.Obj o = Json.obj();
-        for (String key : new String[] {"step", "loss", "token_acc_masked", "token_acc_replaced"}) {
+        for (String key : new String[] {"step", "loss", "token_acc_masked", "token_acc_replaced", "img_loss",
+            "loc_loss", "mu", "teacher_entropy"}) {
           int i = line.indexOf("\"" + key + "\":");
           if (i >= 0) {
             int j = i + key.length() + 3;

@@ -82,11 +82,24 @@ final class BenchCommand implements Runnable {
     @Option(names = "--set", paramLabel = "PATH=VALUE", description = "Override a recipe field (repeatable).")
     List<String> overrides = new ArrayList<>();
 
+    @Option(names = "--sweep", paramLabel = "PATH=V1,V2,...", description = "One run per value of a recipe field, "
+        + "e.g. MOCA's lambda ablation moca.img_loss_weight=0.5,0,1 (baselines with the first run only).")
+    String sweep;
+
     @Override
     public void run() {
       if (!java.nio.file.Files.exists(data.resolve("train-images-idx3-ubyte.gz"))) {
         throw new UserException(data + " has no train-images-idx3-ubyte.gz: install Debian's dataset-fashion-mnist "
             + "(apt-get install dataset-fashion-mnist) or pass --data");
+      }
+      if (sweep != null) {
+        int eq = sweep.indexOf('=');
+        if (eq <= 0) {
+          throw new UserException("--sweep " + sweep + ": expected PATH=V1,V2,... (e.g. moca.img_loss_weight=0,0.5,1)");
+        }
+        System.out.println(org.mimtf.bench.QualityBench.sweep(method, Path.of("graphs"), data, steps, overrides,
+            sweep.substring(0, eq), List.of(sweep.substring(eq + 1).split(",")), System.out));
+        return;
       }
       System.out.println(org.mimtf.bench.QualityBench.run(method, Path.of("graphs"), data, steps, overrides,
           System.out));
