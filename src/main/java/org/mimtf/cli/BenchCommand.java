@@ -83,7 +83,8 @@ final class BenchCommand implements Runnable {
     List<String> overrides = new ArrayList<>();
 
     @Option(names = "--ablation", paramLabel = "NAME", description = "Also pre-train a paper ablation with the "
-        + "same budget and report its scores against the default (repeatable; conmim: momentum0, symmetric).")
+        + "same budget and report its scores against the default (repeatable): beitv2 no-aggregation, unshared-head; "
+        + "conmim momentum0, symmetric; moca lambda1, lambda0; smr rd.")
     List<String> ablations = new ArrayList<>();
 
     @Override

@@ -31,7 +31,7 @@ import picocli.CommandLine.Parameters;
     description = "Tokenizer (if any) + small pre-training + export + k-NN/linear evaluation vs random init, "
         + "on the bundled Fashion-MNIST subset (graphs/<METHOD>_fmnist_small.pbtxt).")
 final class QuickstartCommand implements Runnable {
-  @Parameters(paramLabel = "METHOD", defaultValue = "ccvit", description = "ccvit (default), beitv2 or conmim.")
+  @Parameters(paramLabel = "METHOD", defaultValue = "ccvit", description = "ccvit (default), beitv2, conmim, moca or smr.")
   String method;
 
   @Option(names = "--set", paramLabel = "PATH=VALUE", description = "Override a recipe field (repeatable).")

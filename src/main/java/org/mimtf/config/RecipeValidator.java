@@ -404,6 +404,14 @@ public final class RecipeValidator {
         "moca encodes visible tokens only: model.abs_pos_embedding must be SINCOS_2D or LEARNED");
     viewExists(r, "moca.first_view", c.getFirstView());
     viewExists(r, "moca.second_view", c.getSecondView());
+    require(!c.getFirstView().equals(c.getSecondView()), "moca.first_view and moca.second_view must differ (both "
+        + "\"%s\"): the teacher's bag of words of one view is the target of the other", c.getFirstView());
+    int decWidth = c.getDecoder().getWidth() == 0 ? r.getModel().getWidth() : c.getDecoder().getWidth();
+    require(decWidth % 4 == 0, "moca.decoder.width (%s) must be divisible by 4 (2-D sin-cos positions)", decWidth);
+    // Each tower draws the queue's new words among its own images first (MocaMethod).
+    require(r.getTraining().getBatchSize() >= c.getNumNewWords(),
+        "training.batch_size (%s) must be at least moca.num_new_words (%s) per device", r.getTraining().getBatchSize(),
+        c.getNumNewWords());
   }
 
   private void smr(Recipe r) {

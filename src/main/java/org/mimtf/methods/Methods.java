@@ -17,7 +17,8 @@ public final class Methods {
       case CCVIT -> ccvit(r);
       case BEITV2 -> beitv2(r);
       case CONMIM -> new org.mimtf.methods.conmim.ConmimMethod(r);
-      case MOCA, SMR -> throw new UserException("method " + r.getMethodCase().name().toLowerCase()
+      case MOCA -> new org.mimtf.methods.moca.MocaMethod(r);
+      case SMR -> throw new UserException("method " + r.getMethodCase().name().toLowerCase()
           + " is not available in this version of mimtf yet; its recipe parses and validates, and it will train "
           + "once its issue lands (see the README's roadmap)");
       case METHOD_NOT_SET -> throw new UserException("the recipe names no method");

@@ -38,6 +38,16 @@ public interface MimMethod {
   /** Creates every variable of the method (encoder, heads, EMA copies, state) in {@code params}. */
   void create(Ops tf, ParamStore params);
 
+  /**
+   * Builds the ops every tower shares and that must run once per step, before the towers' forward
+   * passes (MOCA: the EMA teacher update and reads gated on it, weight generators over the codebook).
+   * Called once per graph, after {@link #create} and before the first {@link #tower}, with an
+   * unscoped {@code tf}: these ops belong to no tower (with several devices they are not placed on a
+   * tower's device) and run once per session run however many towers read them. Must not create
+   * trainable variables (state variables are fine).
+   */
+  default void beforeTowers(Ops tf, Compute compute, StepInputs step) {}
+
   /** Builds one tower: forward pass, losses and metrics from {@code in}. */
   TowerOutput tower(Ops tf, Compute compute, TowerInputs in);
 

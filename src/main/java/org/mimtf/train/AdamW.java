@@ -25,6 +25,10 @@ import org.tensorflow.types.TInt64;
  * <p>The framework optimizers cannot be used: they break on scoped variable names and differentiate
  * every variable in the graph (notes/tf-java.md §10).
  *
+ * <p>A target may carry its own learning rate and weight decay ({@link Target#lr}, {@link
+ * Target#weightDecay}) in place of the run's schedules (MOCA's weight generators train at a constant
+ * 1e-4); the layer-decay multiplier still applies to it.
+ *
  * <p>Slots are variables named {@code optimizer/<param>.m} and {@code .v} (the parameter's path with
  * dots), so a checkpoint holds them next to the weights.
  */
@@ -32,8 +36,19 @@ public final class AdamW {
   /** Hyper-parameters; lr and weight decay are fed per step (schedules). */
   public record Hyper(float beta1, float beta2, float epsilon) {}
 
-  /** One parameter to update, with its gradient and multipliers. */
-  public record Target(Param param, Operand<TFloat32> gradient, float lrScale, boolean decay) {}
+  /**
+   * One parameter to update, with its gradient and multipliers.
+   *
+   * @param lr this parameter's own learning rate, replacing the run's (scheduled) one; null: the run's
+   * @param weightDecay this parameter's own weight decay, replacing the run's; null: the run's
+   */
+  public record Target(Param param, Operand<TFloat32> gradient, float lrScale, boolean decay, Operand<TFloat32> lr,
+      Operand<TFloat32> weightDecay) {
+    /** A parameter that follows the run's learning rate and weight decay. */
+    public Target(Param param, Operand<TFloat32> gradient, float lrScale, boolean decay) {
+      this(param, gradient, lrScale, decay, null, null);
+    }
+  }
 
   private final List<Variable<TFloat32>> slots = new ArrayList<>();
 
@@ -85,16 +100,18 @@ public final class AdamW {
       Variable<TFloat32> v = slot(scope, flat + ".v", p.shape());
       a.slots.add(m);
       a.slots.add(v);
-      Operand<TFloat32> plr = target.lrScale() == 1f ? lr : tf.math.mul(lr, tf.constant(target.lrScale()));
+      Operand<TFloat32> baseLr = target.lr() != null ? target.lr() : lr;
+      Operand<TFloat32> wd = target.weightDecay() != null ? target.weightDecay() : weightDecay;
+      Operand<TFloat32> plr = target.lrScale() == 1f ? baseLr : tf.math.mul(baseLr, tf.constant(target.lrScale()));
       Ops deps = scope.withControlDependencies(List.of(gradsReady));
       if (apply != null) {
-        updates.add(guarded(deps, flat, p, m, v, target, plr, weightDecay, b1, b2, b1p, b2p, h.epsilon(), apply));
+        updates.add(guarded(deps, flat, p, m, v, target, plr, wd, b1, b2, b1p, b2p, h.epsilon(), apply));
         continue;
       }
       if (target.decay()) {
         // θ ← θ − lr·wd·θ, before the Adam step (which does not read θ).
         Op decay = deps.withName(flat + ".decay").assignSub(p.variable(),
-            tf.math.mul(tf.math.mul(plr, weightDecay), p.read()));
+            tf.math.mul(tf.math.mul(plr, wd), p.read()));
         deps = scope.withControlDependencies(List.of(decay));
       }
       updates.add(deps.withName(flat + ".apply_adam").train.applyAdam(p.variable(), m, v, b1p, b2p, plr, b1, b2, epsHat,

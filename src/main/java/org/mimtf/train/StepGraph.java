@@ -327,6 +327,9 @@ public final class StepGraph implements AutoCloseable {
     for (Param p : trainable) {
       xs.add(p.read());
     }
+    // Once-per-step ops shared by all towers, outside the tower scopes (MOCA: EMA teacher update
+    // and the reads that wait for it, codebook weight generators).
+    method.beforeTowers(tf, compute, stepInputs);
     List<TowerOutput> outs = new ArrayList<>();
     List<List<Operand<TFloat32>>> towerGrads = new ArrayList<>();
     Operand<TFloat32> scaleRead = fp16 ? train.withName("loss_scale_read").identity(lossScale) : null;
@@ -460,7 +463,10 @@ public final class StepGraph implements AutoCloseable {
     for (int i = 0; i < trainable.size(); i++) {
       Param p = trainable.get(i);
       float scale = opt.getLayerDecay() < 1f ? (float) Math.pow(opt.getLayerDecay(), maxLayer - p.layerId()) : 1f;
-      targets.add(new AdamW.Target(p, effective.get(i), scale, p.decays()));
+      ParamStore.FixedHyper fixed = params.fixedHyper(p);
+      targets.add(fixed == null ? new AdamW.Target(p, effective.get(i), scale, p.decays())
+          : new AdamW.Target(p, effective.get(i), scale, p.decays(), tf.constant(fixed.learningRate()),
+              tf.constant(fixed.weightDecay())));
     }
     AdamW.Built adam = AdamW.build(tf, new AdamW.Hyper(opt.getBeta1(), opt.getBeta2(), opt.getEpsilon()), targets,
         stepRead, lrP, wdP, finite);
@@ -547,24 +553,7 @@ public final class StepGraph implements AutoCloseable {
         + "a multiple of the device count)", b.size(), towers);
     List<Tensor> inputs = new ArrayList<>();
     try {
-      Session.Runner r = s.runner();
-      for (var e : batch.entrySet()) {
-        Tensor tt = b.toTensor(e.getKey());
-        inputs.add(tt);
-        r.feed(e.getValue(), tt);
-      }
-      TFloat32 lrT = TFloat32.scalarOf((float) lr);
-      inputs.add(lrT);
-      TFloat32 wdT = TFloat32.scalarOf((float) wd);
-      inputs.add(wdT);
-      TInt64 seedT = TInt64.tensorOf(Shape.of(2), DataBuffers.of(new long[] {seedBase, step}, true, false));
-      inputs.add(seedT);
-      r.feed(this.lr, lrT).feed(weightDecay, wdT).feed(seed, seedT);
-      for (var e : scalars.entrySet()) {
-        TFloat32 v = TFloat32.scalarOf(scalarValues.get(e.getKey()).floatValue());
-        inputs.add(v);
-        r.feed(e.getValue(), v);
-      }
+      Session.Runner r = feed(s, b, step, lr, wd, scalarValues, seedBase, inputs);
       List<String> names = new ArrayList<>();
       names.add("loss");
       r.fetch(loss);
@@ -611,6 +600,42 @@ public final class StepGraph implements AutoCloseable {
         tt.close();
       }
     }
+  }
+
+  /**
+   * A runner with everything a step needs fed ({@code b}, learning rate, weight decay, the step's seed,
+   * the method's scalars), for tools and tests that fetch more than {@link #step} does or run only
+   * part of the graph; add {@link #trainTarget} to run the step itself. The fed tensors are added to
+   * {@code owned}: close them after the run.
+   */
+  public Session.Runner feed(Session s, Batch b, long step, double lr, double wd, Map<String, Double> scalarValues,
+      long seedBase, List<Tensor> owned) {
+    Session.Runner r = s.runner();
+    for (var e : batch.entrySet()) {
+      Tensor tt = b.toTensor(e.getKey());
+      owned.add(tt);
+      r.feed(e.getValue(), tt);
+    }
+    TFloat32 lrT = TFloat32.scalarOf((float) lr);
+    owned.add(lrT);
+    TFloat32 wdT = TFloat32.scalarOf((float) wd);
+    owned.add(wdT);
+    TInt64 seedT = TInt64.tensorOf(Shape.of(2), DataBuffers.of(new long[] {seedBase, step}, true, false));
+    owned.add(seedT);
+    r.feed(this.lr, lrT).feed(weightDecay, wdT).feed(seed, seedT);
+    for (var e : scalars.entrySet()) {
+      Double v = scalarValues.get(e.getKey());
+      checkArgument(v != null, "no value for the scheduled scalar '%s'", e.getKey());
+      TFloat32 t = TFloat32.scalarOf(v.floatValue());
+      owned.add(t);
+      r.feed(e.getValue(), t);
+    }
+    return r;
+  }
+
+  /** The op that runs one step: the update ({@code apply}) or only the gradient accumulation. */
+  public GraphOperation trainTarget(boolean apply) {
+    return apply ? applyTarget : accumulateTarget;
   }
 
   /**

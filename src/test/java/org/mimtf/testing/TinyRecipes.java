@@ -55,6 +55,18 @@ public final class TinyRecipes {
     return RecipeLoader.load(repoRoot().resolve("graphs/conmim_fmnist_small.pbtxt"), o);
   }
 
+  /** The small MOCA recipe, shrunk (width 32, depth 3, K = 64); {@code extra} overrides are applied last. */
+  public static Recipe moca(Path dir, int steps, String... extra) {
+    List<String> o = new ArrayList<>(List.of(
+        "model.width=32", "model.depth=3", "model.num_heads=2", "moca.early_layer=2", "moca.decoder.depth=1",
+        "moca.decoder.width=32", "moca.decoder.num_heads=2", "moca.num_words=64", "moca.num_new_words=4",
+        "training.batch_size=16", "training.steps=" + steps, "training.log_every_steps=1",
+        "training.checkpoint_every_steps=100", "schedule.warmup_steps=2", "training.run_dir=" + dir.resolve("run"),
+        "export.dir=" + dir.resolve("export"), "data.workers=2", "eval.batch_size=64"));
+    o.addAll(List.of(extra));
+    return RecipeLoader.load(repoRoot().resolve("graphs/moca_fmnist_small.pbtxt"), o);
+  }
+
   /** Random centroids in [0, 1], [k, d], as {@code mimtf tokenizer build} would write them. */
   public static void writeRandomCentroids(Path dir, int k, int d, long seed) throws IOException {
     Files.createDirectories(dir);

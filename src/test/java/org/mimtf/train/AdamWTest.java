@@ -67,6 +67,38 @@ class AdamWTest {
     }
   }
 
+  /** A target with its own learning rate and weight decay ignores the run's (scheduled) ones. */
+  @Test
+  void aTargetsOwnLearningRateAndWeightDecayReplaceTheScheduledOnes() {
+    float[] w0 = {1f, -2f};
+    float[] g = {0.3f, -4f};
+    try (Graph graph = new Graph()) {
+      Ops tf = Ops.create(graph);
+      ParamStore ps = new ParamStore(new Initializers(0));
+      Param fixed = ps.create(tf.withSubScope("gen"), "w", Shape.of(2), Param.Kind.KERNEL, 0, true, (t, n, s) -> t.constant(w0));
+      Param sched = ps.create(tf.withSubScope("enc"), "w", Shape.of(2), Param.Kind.KERNEL, 0, true, (t, n, s) -> t.constant(w0));
+      ps.fixHyper("gen/", 0.1f, 0.5f);
+      org.junit.jupiter.api.Assertions.assertEquals(new ParamStore.FixedHyper(0.1f, 0.5f), ps.fixedHyper(fixed));
+      org.junit.jupiter.api.Assertions.assertNull(ps.fixedHyper(sched));
+      Variable<TInt64> step = tf.withName("step").variable(tf.constant(0L));
+      var h = ps.fixedHyper(fixed);
+      AdamW.Built built = AdamW.build(tf, new AdamW.Hyper(0.9f, 0.999f, 1e-8f), List.of(
+          new AdamW.Target(fixed, tf.constant(g), 1f, true, tf.constant(h.learningRate()), tf.constant(h.weightDecay())),
+          new AdamW.Target(sched, tf.constant(g), 1f, true)), tf.identity(step), tf.constant(0f), tf.constant(0.05f));
+      try (Session s = new Session(graph)) {
+        s.initialize();
+        s.runner().addTarget(built.update()).run();
+        // First Adam step: m̂/√v̂ = sign(g); θ ← θ(1 − lr·wd) − lr·sign(g) with lr 0.1, wd 0.5.
+        float[] expect = new float[2];
+        for (int i = 0; i < 2; i++) {
+          expect[i] = (float) (w0[i] * (1 - 0.1 * 0.5) - 0.1 * Math.signum(g[i]));
+        }
+        assertArrayEquals(expect, GraphTesting.read(s, fixed.read()), 1e-5f);
+        assertArrayEquals(w0, GraphTesting.read(s, sched.read()), 0f, "the run's lr is 0 this step");
+      }
+    }
+  }
+
   private static float[] toFloat(double[] a) {
     float[] f = new float[a.length];
     for (int i = 0; i < a.length; i++) {
