@@ -81,14 +81,34 @@ final class BenchCommand implements Runnable {
     @Option(names = "--set", paramLabel = "PATH=VALUE", description = "Override a recipe field (repeatable).")
     List<String> overrides = new ArrayList<>();
 
+    @Option(names = "--variant", paramLabel = "NAME:PATH=VALUE[;...]", description = "Also pre-train and probe "
+        + "with these overrides (repeatable). SMR default: rd:smr.reducer=RANDOM_DROPPING (the paper's TM vs RD).")
+    List<String> variants = new ArrayList<>();
+
+    @Option(names = "--no-variants", description = "Skip the default variants.")
+    boolean noVariants;
+
+    @Option(names = "--speed", paramLabel = "SETTINGS", split = ",", description = "SMR: time SMR's training step "
+        + "against BEiT v2's at the same size: fmnist_small, vit_b16 (default both; 'none' skips).")
+    List<String> speed = new ArrayList<>();
+
     @Override
     public void run() {
+      if (method.equals("smr")) {
+        if (variants.isEmpty() && !noVariants) {
+          variants.add("rd:smr.reducer=RANDOM_DROPPING");
+        }
+        if (speed.isEmpty()) {
+          speed.addAll(List.of("fmnist_small", "vit_b16"));
+        }
+      }
+      speed.remove("none");
       if (!java.nio.file.Files.exists(data.resolve("train-images-idx3-ubyte.gz"))) {
         throw new UserException(data + " has no train-images-idx3-ubyte.gz: install Debian's dataset-fashion-mnist "
             + "(apt-get install dataset-fashion-mnist) or pass --data");
       }
       System.out.println(org.mimtf.bench.QualityBench.run(method, Path.of("graphs"), data, steps, overrides,
-          System.out));
+          noVariants ? List.of() : variants, speed, System.out));
     }
   }
 

@@ -31,7 +31,7 @@ import picocli.CommandLine.Parameters;
     description = "Tokenizer (if any) + small pre-training + export + k-NN/linear evaluation vs random init, "
         + "on the bundled Fashion-MNIST subset (graphs/<METHOD>_fmnist_small.pbtxt).")
 final class QuickstartCommand implements Runnable {
-  @Parameters(paramLabel = "METHOD", defaultValue = "ccvit", description = "ccvit (default).")
+  @Parameters(paramLabel = "METHOD", defaultValue = "ccvit", description = "ccvit (default), beitv2 or smr.")
   String method;
 
   @Option(names = "--set", paramLabel = "PATH=VALUE", description = "Override a recipe field (repeatable).")
@@ -75,6 +75,16 @@ final class QuickstartCommand implements Runnable {
           r.getModel(), r.getBeitv2().getTokenizer().getCodebookSize());
       System.out.printf("   tokenizer %s: %.1f%% of the %d codes used on the evaluation images%n", b.savedModel(),
           100 * codebookUsage, r.getBeitv2().getTokenizer().getCodebookSize());
+    }
+    if (r.hasSmr() && r.getSmr().getTarget() == org.mimtf.config.proto.SmrConfig.Target.TEACHER_FEATURES) {
+      Path teacher = Path.of(r.getSmr().getTeacher().getSavedModelDir());
+      if (!org.mimtf.teachers.CcvitTeacher.exists(teacher)) {
+        System.out.println("== 1. teacher: " + teacher + " does not exist; pre-training the small CCViT recipe to "
+            + "make a mimtf teacher (its export is the teacher)");
+        org.mimtf.teachers.CcvitTeacher.make(graphs, teacher, "runs/quickstart-ccvit-teacher-" + stamp, System.out);
+      } else {
+        System.out.println("== 1. teacher: " + teacher + " (frozen, its patch_tokens are the targets)");
+      }
     }
     System.out.println("== 2. pre-training");
     MimMethod m = Methods.create(r);

@@ -189,6 +189,17 @@ class SmrMethodTest {
     }
   }
 
+  /** ToMe silently merges fewer than asked once r exceeds half the tokens; the recipe check refuses that. */
+  @Test
+  void aRecipeAskingForMoreThanABlockCanRemoveIsRejected() {
+    Path recipe = TinyRecipes.repoRoot().resolve("graphs/smr_fmnist_small.pbtxt");
+    var e = assertThrows(org.mimtf.config.RecipeException.class, () -> org.mimtf.config.RecipeLoader.load(recipe,
+        List.of("smr.merge_per_block=20")));
+    assertTrue(e.getMessage().contains("smr.merge_per_block (20) is more than block 2 can remove from its 30 tokens "
+        + "with TOKEN_MERGING (at most 14"), e.getMessage());
+    org.mimtf.config.RecipeLoader.load(recipe, List.of("smr.merge_per_block=20", "smr.reducer=RANDOM_DROPPING"));
+  }
+
   @Test
   void aMissingTeacherSaysHowToMakeIt() throws Exception {
     Recipe r = TinyRecipes.smr(dir, 1, "smr.teacher.saved_model_dir=" + dir.resolve("nope"));
