@@ -81,7 +81,8 @@ public final class SmrMethod implements MimMethod {
     };
     return TokenCompression.Config.of(kind, s.getMergePerBlock(), blocks)
         .withProportionalAttention(s.getProportionalAttention())
-        .withFusedTokenSlot(s.getFusedTokenSlot() == SmrConfig.FusedTokenSlot.MOST_ATTENTIVE_MEMBER);
+        .withFusedTokenSlot(s.getFusedTokenSlot() == SmrConfig.FusedTokenSlot.MOST_ATTENTIVE_MEMBER)
+        .withRandomSplit(s.getBipartiteSplit() == SmrConfig.BipartiteSplit.RANDOM);
   }
 
   @Override

@@ -82,6 +82,28 @@ public final class BipartiteSoftMatching {
     return new Match(src, dst, kept, r, ta, tb);
   }
 
+  /**
+   * A random per-example order of the T tokens with CLS kept first, [B, T]: split by parity afterwards it
+   * gives the paper's random equal-sized partition.
+   */
+  public static Operand<TInt32> randomOrder(Ops tf, Operand<TFloat32> like, int tokens,
+      Operand<org.tensorflow.types.TInt64> seed) {
+    Operand<TInt32> batch = TokenOps.batch(tf, like);
+    Operand<TFloat32> noise = tf.random.statelessRandomUniform(tf.concat(List.of(batch,
+        tf.constant(new int[] {tokens - 1})), tf.constant(0)), seed, TFloat32.class);
+    Operand<TInt32> order = tf.math.add(tf.nn.topK(noise, tf.constant(tokens - 1), TInt32.class).indices(),
+        tf.constant(1));
+    return tf.concat(List.of(TokenOps.rows(tf, new int[] {0}, batch), order), tf.constant(1));
+  }
+
+  /** The state with its tokens in the order {@code perm} [B, T] (a permutation), bookkeeping included. */
+  public static TokenState reorder(Ops tf, TokenState s, Operand<TInt32> perm) {
+    int t = s.tokens();
+    Operand<TFloat32> x = gather1(tf, TokenOps.tokens3(tf, s), perm);
+    Operand<TInt32> owner = TokenOps.remapOwner(tf, s.owner(), TokenOps.invert(tf, perm, t));
+    return new TokenState(TokenOps.flat(tf, x), t, gather1(tf, s.sizes(), perm), gather1(tf, s.slots(), perm), owner);
+  }
+
   /** The metric of an attention call: keys [B, h, T, d_h] averaged over heads, [B, T, d_h]. */
   public static Operand<TFloat32> keyMetric(Ops tf, Operand<TFloat32> keys) {
     return tf.math.mean(keys, tf.constant(1), Mean.keepDims(false));

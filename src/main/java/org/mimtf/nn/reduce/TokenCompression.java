@@ -44,23 +44,29 @@ public final class TokenCompression implements TokenReducer {
    * @param blocks the compressing blocks, 0-based
    * @param proportionalAttention ToMe's proportional attention
    * @param fusedTokenHasSlot ITF: the fused token takes its most attentive member's slot (else none)
+   * @param randomSplit TM/TD: split A/B over a random per-example order of the patch tokens (the paper's
+   *     "randomly partitioned") instead of ToMe's alternation over the current order
    */
   public record Config(Kind kind, int perBlock, ImmutableSortedSet<Integer> blocks, boolean proportionalAttention,
-      boolean fusedTokenHasSlot) {
+      boolean fusedTokenHasSlot, boolean randomSplit) {
     public Config {
       checkArgument(perBlock >= 0, "tokens per block must be >= 0, got %s", perBlock);
     }
 
     public static Config of(Kind kind, int perBlock, Collection<Integer> blocks) {
-      return new Config(kind, perBlock, ImmutableSortedSet.copyOf(blocks), false, true);
+      return new Config(kind, perBlock, ImmutableSortedSet.copyOf(blocks), false, true, false);
     }
 
     public Config withProportionalAttention(boolean on) {
-      return new Config(kind, perBlock, blocks, on, fusedTokenHasSlot);
+      return new Config(kind, perBlock, blocks, on, fusedTokenHasSlot, randomSplit);
+    }
+
+    public Config withRandomSplit(boolean on) {
+      return new Config(kind, perBlock, blocks, proportionalAttention, fusedTokenHasSlot, on);
     }
 
     public Config withFusedTokenSlot(boolean hasSlot) {
-      return new Config(kind, perBlock, blocks, proportionalAttention, hasSlot);
+      return new Config(kind, perBlock, blocks, proportionalAttention, hasSlot, randomSplit);
     }
 
     /**
@@ -121,9 +127,18 @@ public final class TokenCompression implements TokenReducer {
     checkState(state.tracked(), "token compression needs sizes, slots and owners (VisionTransformer.forward with "
         + "a reducer sets them up)");
     return switch (cfg.kind()) {
-      case MERGE, DROP -> BipartiteSoftMatching.apply(tf, state, BipartiteSoftMatching.match(tf,
-          BipartiteSoftMatching.keyMetric(tf, attention.keys()), state.tokens(), cfg.perBlock()),
-          cfg.kind() == Kind.DROP);
+      case MERGE, DROP -> {
+        TokenState s = state;
+        Operand<org.tensorflow.types.TFloat32> metric = BipartiteSoftMatching.keyMetric(tf, attention.keys());
+        if (cfg.randomSplit()) {
+          Operand<org.tensorflow.types.TInt32> perm = BipartiteSoftMatching.randomOrder(tf, metric, s.tokens(),
+              blockSeed(tf, block));
+          s = BipartiteSoftMatching.reorder(tf, s, perm);
+          metric = TokenOps.gather1(tf, metric, perm);
+        }
+        yield BipartiteSoftMatching.apply(tf, s, BipartiteSoftMatching.match(tf, metric, s.tokens(),
+            cfg.perBlock()), cfg.kind() == Kind.DROP);
+      }
       case FUSE -> InattentiveFusion.apply(tf, state, InattentiveFusion.attentiveness(tf, attention.probs()),
           cfg.perBlock(), cfg.fusedTokenHasSlot());
       case RANDOM_DROP -> RandomDropping.apply(tf, state, cfg.perBlock(), blockSeed(tf, block));

@@ -179,7 +179,8 @@ class SmrMethodTest {
   void everyCompressionFunctionAndTheUnmergeFillTrain() throws Exception {
     for (String[] o : new String[][] {{"smr.reducer=TOKEN_DROPPING"}, {"smr.reducer=RANDOM_DROPPING"},
         {"smr.reducer=INATTENTIVE_FUSION", "smr.fused_token_slot=NO_SLOT"}, {"smr.reducer=INATTENTIVE_FUSION"},
-        {"smr.reducer=NO_REDUCTION"}, {"smr.decoder_fill=UNMERGE"}, {"smr.proportional_attention=true"}}) {
+        {"smr.reducer=NO_REDUCTION"}, {"smr.decoder_fill=UNMERGE"}, {"smr.proportional_attention=true"},
+        {"smr.bipartite_split=RANDOM"}}) {
       try (Fixture f = new Fixture(TinyRecipes.smr(dir, 1, o))) {
         List<float[]> v = f.run(random(B * 784, 8), random(B * N * CT, 9), List.of(f.out.loss(),
             f.out.metrics().get("tokens_encoder_out")));

@@ -187,41 +187,46 @@ class TokenCompressionTest {
       Placeholder<TFloat32> x = tf.placeholder(TFloat32.class, Placeholder.shape(Shape.of(-1, IMG, IMG, 1)));
       Run run = forward(tf, vit, x, TokenCompression.Kind.MERGE, 4, List.of(0, 1), 3);
       assertArrayEquals(new int[] {13, 9, 9}, run.tokens());
-      TokenState st = run.out().state();
-      assertEquals(9, st.tokens());
       var plain = vit.forward(tf, Compute.fp32(), x, VisionTransformer.Inputs.none());
-      try (Session s = new Session(g)) {
-        List<float[]> v = GraphTesting.run(s, Map.of(x, images(b, 1)), Map.of(x, new long[] {b, IMG, IMG, 1}),
-            List.of(f(tf, st.slots()), f(tf, st.owner()), tf.reshape(st.sizes(), tf.constant(new int[] {-1})),
-                run.out().blockOutputs().get(0), plain.blockOutputs().get(0)));
-        float[] slots = v.get(0);
-        float[] owner = v.get(1);
-        float[] sizes = v.get(2);
-        for (int e = 0; e < b; e++) {
-          assertEquals(-1f, slots[e * 9], "CLS first, slot -1");
-          assertEquals(1f, sizes[e * 9], "CLS never absorbs anything");
-          int[] count = new int[9];
-          for (int p = 0; p < N; p++) {
-            int o = (int) owner[e * N + p];
-            assertTrue(o >= 1 && o < 9, "patch " + p + " owned by survivor " + o);
-            count[o]++;
+      // the paper's random partition (a random order before the parity split) keeps the same invariants
+      var random = vit.forward(tf, Compute.fp32(), x, VisionTransformer.Inputs.none().reducer(new TokenCompression(
+          TokenCompression.Config.of(TokenCompression.Kind.MERGE, 4, List.of(0, 1)).withRandomSplit(true),
+          tf.constant(new long[] {3, 4}))));
+      for (TokenState st : List.of(run.out().state(), random.state())) {
+        assertEquals(9, st.tokens());
+        try (Session s = new Session(g)) {
+          List<float[]> v = GraphTesting.run(s, Map.of(x, images(b, 1)), Map.of(x, new long[] {b, IMG, IMG, 1}),
+              List.of(f(tf, st.slots()), f(tf, st.owner()), tf.reshape(st.sizes(), tf.constant(new int[] {-1})),
+                  run.out().blockOutputs().get(0), plain.blockOutputs().get(0)));
+          float[] slots = v.get(0);
+          float[] owner = v.get(1);
+          float[] sizes = v.get(2);
+          for (int e = 0; e < b; e++) {
+            assertEquals(-1f, slots[e * 9], "CLS first, slot -1");
+            assertEquals(1f, sizes[e * 9], "CLS never absorbs anything");
+            int[] count = new int[9];
+            for (int p = 0; p < N; p++) {
+              int o = (int) owner[e * N + p];
+              assertTrue(o >= 1 && o < 9, "patch " + p + " owned by survivor " + o);
+              count[o]++;
+            }
+            Set<Integer> seen = new HashSet<>();
+            float total = 0;
+            for (int t = 1; t < 9; t++) {
+              int slot = (int) slots[e * 9 + t];
+              assertTrue(slot >= 0 && slot < N && seen.add(slot), "distinct slot " + slot);
+              assertEquals(t, (int) owner[e * N + slot], "a survivor owns its own slot");
+              assertEquals(count[t], sizes[e * 9 + t], "size = patches owned");
+              total += sizes[e * 9 + t];
+            }
+            assertEquals(N, total, 0f);
           }
-          Set<Integer> seen = new HashSet<>();
-          float total = 0;
-          for (int t = 1; t < 9; t++) {
-            int slot = (int) slots[e * 9 + t];
-            assertTrue(slot >= 0 && slot < N && seen.add(slot), "distinct slot " + slot);
-            assertEquals(t, (int) owner[e * N + slot], "a survivor owns its own slot");
-            assertEquals(count[t], sizes[e * 9 + t], "size = patches owned");
-            total += sizes[e * 9 + t];
-          }
-          assertEquals(N, total, 0f);
+          // block 1 merges after its attention: its output has 13 tokens, and the CLS row equals what
+          // the plain ViT computes up to that point only if merging never touched CLS before the MLP
+          assertEquals(b * 13 * 16, v.get(3).length);
+          assertArrayEquals(Arrays.copyOfRange(v.get(4), 0, 16), Arrays.copyOfRange(v.get(3), 0, 16), 1e-5f,
+              "CLS after block 1 is the plain ViT's: its attention and MLP saw no merge of CLS");
         }
-        // block 1 merges after its attention: its output has 13 tokens, and the CLS row equals what
-        // the plain ViT computes up to that point only if merging never touched CLS before the MLP
-        assertEquals(b * 13 * 16, v.get(3).length);
-        assertArrayEquals(Arrays.copyOfRange(v.get(4), 0, 16), Arrays.copyOfRange(v.get(3), 0, 16), 1e-5f,
-            "CLS after block 1 is the plain ViT's: its attention and MLP saw no merge of CLS");
       }
     }
   }
