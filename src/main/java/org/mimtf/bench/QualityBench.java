@@ -50,10 +50,29 @@ public final class QualityBench {
       new Ablation("moca", "lambda1", List.of("moca.img_loss_weight=1"),
           "MOCA Table 2g, lambda = 1 (same-view/image loss only): worse than lambda = 0.5 on k-NN"),
       new Ablation("moca", "lambda0", List.of("moca.img_loss_weight=0"),
-          "MOCA Table 2g, lambda = 0 (cross-view/local loss only): worse than lambda = 0.5 on k-NN"));
+          "MOCA Table 2g, lambda = 0 (cross-view/local loss only): worse than lambda = 0.5 on k-NN"),
+      new Ablation("smr", "rd", List.of("smr.reducer=RANDOM_DROPPING"),
+          "SMR Table 4e, random dropping instead of token merging with the same K: below TM, even below no "
+              + "compression"),
+      new Ablation("smr", "late-blocks", List.of("smr.merge_blocks=[5,6]"),
+          "SMR section 3.3 / smr.md: compressing in the last blocks instead of the first"));
 
-  /** The ablation {@code name} of {@code method}; a user error naming the known ones otherwise. */
+  /**
+   * The ablation {@code name} of {@code method}, or one of the user's own written {@code
+   * NAME:PATH=VALUE[;PATH=VALUE...]}; a user error naming the known ones otherwise.
+   */
   public static Ablation ablation(String method, String name) {
+    int colon = name.indexOf(':');
+    if (colon > 0) {
+      List<String> o = List.of(name.substring(colon + 1).split(";"));
+      for (String x : o) {
+        if (x.indexOf('=') <= 0) {
+          throw new org.mimtf.util.UserException("--ablation " + name + ": '" + x + "' is not PATH=VALUE (expected "
+              + "NAME:PATH=VALUE[;PATH=VALUE...])");
+        }
+      }
+      return new Ablation(method, name.substring(0, colon), o, "(user-defined)");
+    }
     for (Ablation a : ABLATIONS) {
       if (a.method().equals(method) && a.name().equals(name)) {
         return a;
@@ -92,6 +111,18 @@ public final class QualityBench {
     o.addAll(extra);
     List<Ablation> abl = ablations.stream().map(a -> ablation(method, a)).toList();
     Recipe r = recipe(graphs, method, steps, o, "");
+    Json.Obj teacherScores = null;
+    if (r.hasSmr() && r.getSmr().getTarget() == org.mimtf.config.proto.SmrConfig.Target.TEACHER_FEATURES) {
+      // the small recipe's teacher is the CCViT quickstart's export; the probes say what SMR distils
+      Path teacher = Path.of(r.getSmr().getTeacher().getSavedModelDir());
+      if (!org.mimtf.teachers.CcvitTeacher.exists(teacher)) {
+        out.println("SMR teacher " + teacher + " missing: making it from the small CCViT recipe (bundled subset)");
+        org.mimtf.teachers.CcvitTeacher.make(graphs, teacher, r.getTraining().getRunDir() + "-teacher-run", out);
+      }
+      Evaluator.Scores ts = Evaluator.evaluate(r, teacher, true, true, out);
+      teacherScores = Json.obj().put("saved_model", teacher.toString()).put("knn_top1", ts.knnTop1())
+          .put("linear_top1", ts.linearTop1());
+    }
     Trained t = pretrainAndScore(r, out);
     MimMethod m = t.method();
     Trainer.Summary s = t.summary();
@@ -111,6 +142,9 @@ public final class QualityBench {
         .put("metrics_curve", curve).put("run_dir", s.runDir().toString());
     if (t.codebookUsage() != null) {
       j.put("codebook_usage", t.codebookUsage());
+    }
+    if (teacherScores != null) {
+      j.put("teacher", teacherScores.asMap());
     }
     List<Object> ablationResults = new ArrayList<>();
     for (Ablation a : abl) {

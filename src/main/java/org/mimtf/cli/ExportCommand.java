@@ -28,6 +28,10 @@ final class ExportCommand implements Runnable {
   @Option(names = "--out", paramLabel = "DIR", description = "Export folder (default export.dir/name/version).")
   Path out;
 
+  @Option(names = "--merging", description = "SMR: export the encoder with its training-time token compression "
+      + "kept (fast inference; default folder export.dir/<name>_merging/version) instead of the plain one.")
+  boolean merging;
+
   @Override
   public void run() {
     Recipe r = recipe.load();
@@ -38,8 +42,17 @@ final class ExportCommand implements Runnable {
           .resolve("checkpoints"), 1).latest().orElseThrow(() -> new UserException("no checkpoint in "
           + r.getTraining().getRunDir() + "/checkpoints: pre-train first, or pass --checkpoint or --random-init"));
     }
-    Path dir = out != null ? out : Exports.exportDir(r);
-    EncoderExporter.export(spec, ckpt, dir, Exports.extras(r, ckpt));
+    if (merging && !r.hasSmr()) {
+      throw new UserException("--merging exports SMR's token-merging encoder; this recipe's method is "
+          + r.getMethodCase().name().toLowerCase());
+    }
+    Path dir = out != null ? out : merging ? org.mimtf.methods.smr.MergingExport.dir(r) : Exports.exportDir(r);
+    if (merging) {
+      org.mimtf.methods.smr.MergingExport.export(spec, org.mimtf.methods.smr.SmrMethod.compression(r.getSmr(),
+          spec.config().depth()), ckpt, dir, Exports.extras(r, ckpt));
+    } else {
+      EncoderExporter.export(spec, ckpt, dir, Exports.extras(r, ckpt));
+    }
     System.out.println("exported " + (ckpt == null ? "randomly initialised" : ckpt.getFileName().toString())
         + " encoder to " + dir);
     System.out.println(Json.obj().put("export_dir", dir.toString())

@@ -64,10 +64,10 @@ final class QuickstartCommand implements Runnable {
     }
     if (r.hasBeitv2()) {
       Path teacher = Path.of(r.getBeitv2().getTokenizer().getTeacher().getSavedModelDir());
-      if (!Files.exists(teacher.resolve("saved_model.pb"))) {
+      if (!org.mimtf.teachers.CcvitTeacher.exists(teacher)) {
         System.out.println("== 0. teacher: " + teacher + " does not exist; pre-training the small CCViT recipe to "
             + "make a mimtf teacher (its export is the teacher)");
-        makeCcvitTeacher(stamp);
+        org.mimtf.teachers.CcvitTeacher.make(graphs, teacher, "runs/quickstart-ccvit-teacher-" + stamp, System.out);
       }
       System.out.println("== 1. tokenizer: VQ-KD against the teacher " + teacher);
       var b = org.mimtf.methods.beitv2.VqkdTokenizer.train(r, false, System.out);
@@ -75,6 +75,26 @@ final class QuickstartCommand implements Runnable {
           r.getModel(), r.getBeitv2().getTokenizer().getCodebookSize());
       System.out.printf("   tokenizer %s: %.1f%% of the %d codes used on the evaluation images%n", b.savedModel(),
           100 * codebookUsage, r.getBeitv2().getTokenizer().getCodebookSize());
+    }
+    if (r.hasSmr() && r.getSmr().getTarget() == org.mimtf.config.proto.SmrConfig.Target.TEACHER_FEATURES) {
+      Path teacher = Path.of(r.getSmr().getTeacher().getSavedModelDir());
+      if (!org.mimtf.teachers.CcvitTeacher.exists(teacher)) {
+        System.out.println("== 1. teacher: " + teacher + " does not exist; pre-training the small CCViT recipe to "
+            + "make a mimtf teacher (its export is the teacher)");
+        org.mimtf.teachers.CcvitTeacher.make(graphs, teacher, "runs/quickstart-ccvit-teacher-" + stamp, System.out);
+      } else {
+        System.out.println("== 1. teacher: " + teacher + " (frozen, its patch_tokens are the targets)");
+      }
+    }
+    if (r.hasSmr() && r.getSmr().getTarget() == org.mimtf.config.proto.SmrConfig.Target.TEACHER_FEATURES) {
+      Path teacher = Path.of(r.getSmr().getTeacher().getSavedModelDir());
+      if (!org.mimtf.teachers.CcvitTeacher.exists(teacher)) {
+        System.out.println("== 1. teacher: " + teacher + " does not exist; pre-training the small CCViT recipe to "
+            + "make a mimtf teacher (its export is the teacher)");
+        org.mimtf.teachers.CcvitTeacher.make(graphs, teacher, "runs/quickstart-ccvit-teacher-" + stamp, System.out);
+      } else {
+        System.out.println("== 1. teacher: " + teacher + " (frozen, its patch_tokens are the targets)");
+      }
     }
     System.out.println("== 2. pre-training");
     MimMethod m = Methods.create(r);
@@ -115,15 +135,5 @@ final class QuickstartCommand implements Runnable {
       result.put("codebook_usage", codebookUsage);
     }
     System.out.println(result);
-  }
-
-  /** Tokenizer + pre-training + export of the CCViT small recipe: a teacher made by mimtf. */
-  private void makeCcvitTeacher(String stamp) {
-    Recipe c = RecipeLoader.load(graphs.resolve("ccvit_fmnist_small.pbtxt"),
-        List.of("training.run_dir=runs/quickstart-ccvit-teacher-" + stamp));
-    CentroidTokenizerBuilder.build(c, System.out);
-    MimMethod m = Methods.create(c);
-    Trainer.Summary s = new Trainer(c, m, false, System.out).run();
-    Exports.exportRun(c, m.encoder(), s.lastCheckpoint(), System.out);
   }
 }

@@ -433,6 +433,25 @@ public final class RecipeValidator {
         r.getModel().getRelPosBias());
     require(r.getModel().getAbsPosEmbedding() != ModelConfig.AbsPosEmbedding.ABS_NONE,
         "smr needs an absolute position embedding (model.abs_pos_embedding SINCOS_2D or LEARNED)");
+    require(new java.util.HashSet<>(blocks).size() == blocks.size(), "smr.merge_blocks %s names a block twice",
+        blocks);
+    if (removed < n && blocks.stream().allMatch(b -> b >= 1 && b <= depth)) {
+      // every compressing block must remove exactly K tokens (ToMe would silently merge fewer)
+      var c = org.mimtf.methods.smr.SmrMethod.compression(s, depth);
+      int t = n + 1;
+      for (int b = 0; b < depth; b++) {
+        if (c.kind() != org.mimtf.nn.reduce.TokenCompression.Kind.NONE && c.blocks().contains(b)) {
+          int got = c.removedAt(t);
+          require(got == s.getMergePerBlock(), "smr.merge_per_block (%s) is more than block %s can remove from its "
+              + "%s tokens with %s (at most %s: bipartite matching merges at most half of the non-CLS tokens, "
+              + "fusion and random dropping keep at least one patch token)", s.getMergePerBlock(), b + 1, t,
+              s.getReducer(), got);
+          t -= got;
+        }
+      }
+    }
+    int dw = s.getDecoder().getWidth() == 0 ? r.getModel().getWidth() : s.getDecoder().getWidth();
+    require(dw % 4 == 0, "smr.decoder.width (%s) must be divisible by 4 (2-D sin-cos positions)", dw);
     decoder("smr.decoder", s.getDecoder(), r.getModel());
     if (s.getTarget() == SmrConfig.Target.TEACHER_FEATURES) {
       teacher("smr.teacher", s.getTeacher());

@@ -27,6 +27,10 @@ public final class Exports {
     }
     EncoderExporter.export(spec, checkpoint, dir, extras(r, checkpoint));
     out.println("exported the encoder (" + spec.scope() + ") to " + dir);
+    if (org.mimtf.methods.smr.MergingExport.wanted(r)) {
+      // SMR's export_encoder: PLAIN_AND_MERGING also writes the encoder with token merging kept
+      org.mimtf.methods.smr.MergingExport.exportRun(r, spec, checkpoint, out);
+    }
     return dir;
   }
 

@@ -18,9 +18,7 @@ public final class Methods {
       case BEITV2 -> beitv2(r);
       case CONMIM -> new org.mimtf.methods.conmim.ConmimMethod(r);
       case MOCA -> new org.mimtf.methods.moca.MocaMethod(r);
-      case SMR -> throw new UserException("method " + r.getMethodCase().name().toLowerCase()
-          + " is not available in this version of mimtf yet; its recipe parses and validates, and it will train "
-          + "once its issue lands (see the README's roadmap)");
+      case SMR -> smr(r);
       case METHOD_NOT_SET -> throw new UserException("the recipe names no method");
     };
   }
@@ -65,6 +63,26 @@ public final class Methods {
         "beitv2.tokenizer.dir", m.getImageSize(), m.getChannels(), g * g, true);
     return new org.mimtf.methods.beitv2.Beitv2Method(r, new org.mimtf.teachers.TokenizerIds(tok,
         r.getData().getView(0).getName(), "tokens", m.getImageSize(), m.getChannels()));
+  }
+
+  private static MimMethod smr(Recipe r) {
+    var m = r.getModel();
+    if (r.getSmr().getTarget() == org.mimtf.config.proto.SmrConfig.Target.PIXELS) {
+      return new org.mimtf.methods.smr.SmrMethod(r, null, 0);
+    }
+    Path sm = Path.of(r.getSmr().getTeacher().getSavedModelDir());
+    if (!Files.isDirectory(sm)) {
+      throw new UserException("no SMR teacher at " + sm + ": smr.teacher.saved_model_dir must name a SavedModel "
+          + "that maps images to per-patch features; the small recipe's teacher is the CCViT encoder made by\n"
+          + "  scripts/quickstart.sh ccvit\n(or scripts/mimtf tokenizer build + pretrain --recipe "
+          + "graphs/ccvit_fmnist_small.pbtxt), or use smr.target: PIXELS");
+    }
+    int g = m.getImageSize() / m.getPatchSize();
+    var teacher = org.mimtf.teachers.SavedModelTeacher.load(r.getSmr().getTeacher(), "smr.teacher",
+        m.getImageSize(), m.getChannels(), g * g, false);
+    var features = new org.mimtf.teachers.TeacherFeatures(teacher, r.getData().getView(0).getName(),
+        org.mimtf.methods.smr.SmrMethod.TEACHER_FIELD, m.getImageSize(), m.getChannels());
+    return new org.mimtf.methods.smr.SmrMethod(r, features, features.dim());
   }
 
   private static MimMethod ccvit(Recipe r) {

@@ -68,6 +68,10 @@ public final class VisionTransformer {
       return this;
     }
 
+    /**
+     * Reduce tokens inside the blocks the reducer applies to (SMR); the output's {@link Output#state()}
+     * then carries sizes, slots and patch owners.
+     */
     public Inputs reducer(TokenReducer r) {
       this.reducer = r;
       return this;
@@ -242,7 +246,15 @@ public final class VisionTransformer {
         tf.constant(0)));
     x = tf.concat(List.of(clsB, x), tf.constant(1));
     int t = tokensPatches + 1;
-    TokenState state = TokenState.of(tf.reshape(x, tf.constant(new int[] {-1, d})), t);
+    Operand<TFloat32> rows = tf.reshape(x, tf.constant(new int[] {-1, d}));
+    TokenState state;
+    if (in.reducer != null) {
+      checkArgument(in.keep == null, "a token reducer works on the full token set; it cannot be combined with keep "
+          + "indices");
+      state = TokenState.tracked(tf, rows, n, batch);
+    } else {
+      state = TokenState.of(rows, t);
+    }
     Operand<TFloat32> shared = sharedRelativeBias(tf);
     List<Operand<TFloat32>> outs = new ArrayList<>();
     List<Attention.Output> atts = new ArrayList<>();

@@ -179,6 +179,8 @@ public final class Trainer {
     long t0 = System.nanoTime();
     long windowStart = System.nanoTime();
     long windowImages = 0;
+    long windowSteps = 0;
+    long windowModelNanos = 0;
     double trainSeconds = 0;
     boolean fresh = startStep == 0;
     try (Pipeline pipe = PipelineFactory.training(recipe, pipelineStages(), dataPosition)) {
@@ -188,9 +190,11 @@ public final class Trainer {
         Map<String, Double> stepValues = null;
         for (int micro = 0; micro < accum; micro++) {
           Batch b = pipe.next();
+          long tm = System.nanoTime();
           for (BatchModel bm : method.batchModels()) {
             bm.fill(b);
           }
+          windowModelNanos += System.nanoTime() - tm;
           if (fresh) {
             if (sg.warmStart(s, b, recipe.getTraining().getSeed())) {
               log.info("warm start done on the first batch");
@@ -213,6 +217,7 @@ public final class Trainer {
           stepValues = stepValues == null ? v : average(stepValues, v, micro);
         }
         step++;
+        windowSteps++;
         checkFinite(stepValues, step);
         if (step % t.getLogEverySteps() == 0 || step == total || step == startStep + 1) {
           double secs = (System.nanoTime() - windowStart) / 1e9;
@@ -221,6 +226,12 @@ public final class Trainer {
           rec.put("lr", lr);
           rec.put("weight_decay", wd);
           rec.put("images_per_s", ips);
+          // wall time per optimizer step (data wait, frozen batch models, the session step), and the
+          // share of the frozen models (teachers, tokenizers) in it
+          rec.put("step_ms", secs * 1000 / Math.max(1, windowSteps));
+          if (!method.batchModels().isEmpty()) {
+            rec.put("batch_models_ms", windowModelNanos / 1e6 / Math.max(1, windowSteps));
+          }
           rec.put("epoch", (double) pipe.position() / pipe.elementsPerEpoch());
           log.metrics(step, rec);
           Map<String, Double> terms = new LinkedHashMap<>();
@@ -231,6 +242,8 @@ public final class Trainer {
           log.progress(step, total, stepValues.get("loss"), terms, lr, ips, eta);
           windowStart = System.nanoTime();
           windowImages = 0;
+          windowSteps = 0;
+          windowModelNanos = 0;
         }
         last = stepValues;
         boolean stopNow = stopRequested.get() || step == stopAfterStep;

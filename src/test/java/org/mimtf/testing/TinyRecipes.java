@@ -67,6 +67,30 @@ public final class TinyRecipes {
     return RecipeLoader.load(repoRoot().resolve("graphs/moca_fmnist_small.pbtxt"), o);
   }
 
+  /**
+   * The small SMR recipe, shrunk (32 wide, 3 blocks, TM 12 in blocks 1-2: 50 -> 38 -> 26 tokens, a
+   * 1-block decoder), with a random-init 16-wide ViT exported as its teacher into {@code dir/teacher/1}.
+   */
+  public static Recipe smr(Path dir, int steps, String... extra) throws IOException {
+    Path teacher = dir.resolve("teacher/1");
+    if (!Files.exists(teacher.resolve("saved_model.pb"))) {
+      org.mimtf.nn.VitConfig t = new org.mimtf.nn.VitConfig(16, 1, 2, 32, 28, 4, 1,
+          org.mimtf.config.proto.ModelConfig.AbsPosEmbedding.SINCOS_2D, org.mimtf.config.proto.ModelConfig.RelPosBias
+              .REL_NONE, org.mimtf.config.proto.ModelConfig.QkvBias.QKV_BIAS, 0f, 0f, 1e-6f,
+          org.mimtf.config.proto.ModelConfig.Init.MAE, null, null, 9);
+      org.mimtf.export.EncoderExporter.export(new org.mimtf.methods.EncoderSpec(t, "encoder"), null, teacher,
+          java.util.Map.of());
+    }
+    List<String> o = new ArrayList<>(List.of(
+        "model.width=32", "model.depth=3", "model.num_heads=2", "smr.decoder.depth=1", "smr.decoder.width=32",
+        "smr.decoder.num_heads=2", "smr.teacher.saved_model_dir=" + teacher, "training.batch_size=16",
+        "training.steps=" + steps, "training.log_every_steps=1", "training.checkpoint_every_steps=100",
+        "schedule.warmup_steps=2", "training.run_dir=" + dir.resolve("run"), "export.dir=" + dir.resolve("export"),
+        "data.workers=2", "eval.batch_size=64"));
+    o.addAll(List.of(extra));
+    return RecipeLoader.load(repoRoot().resolve("graphs/smr_fmnist_small.pbtxt"), o);
+  }
+
   /** Random centroids in [0, 1], [k, d], as {@code mimtf tokenizer build} would write them. */
   public static void writeRandomCentroids(Path dir, int k, int d, long seed) throws IOException {
     Files.createDirectories(dir);
