@@ -48,9 +48,9 @@ public final class QualityBench {
       new Ablation("beitv2", "unshared-head", List.of("beitv2.shared_lm_head=false"),
           "BEiT v2 Table 5, unshared MIM head for the aggregation branch: 79.5 vs 80.1 linear"),
       new Ablation("moca", "lambda1", List.of("moca.img_loss_weight=1"),
-          "MOCA Table 2g, lambda = 1 (same-view/image loss only): worse than lambda = 0.5 on k-NN"),
+          "MOCA Table 2g, lambda = 1 (image-level cross-view loss L_IMG only): k-NN 66.8 vs 71.8 at lambda = 0.5"),
       new Ablation("moca", "lambda0", List.of("moca.img_loss_weight=0"),
-          "MOCA Table 2g, lambda = 0 (cross-view/local loss only): worse than lambda = 0.5 on k-NN"),
+          "MOCA Table 2g, lambda = 0 (token-level same-view loss L_LOC only): k-NN 13.1 vs 71.8 at lambda = 0.5"),
       new Ablation("smr", "rd", List.of("smr.reducer=RANDOM_DROPPING"),
           "SMR Table 4e, random dropping instead of token merging with the same K: below TM, even below no "
               + "compression"),
