@@ -245,14 +245,9 @@ public final class QualityBench {
         for (String key : new String[] {"step", "loss", "token_acc_masked", "token_acc_replaced", "mim_acc",
             "aggregation_acc", "match_acc", "weight_cosine", "img_loss", "loc_loss", "mu", "teacher_entropy",
             "recon_cosine"}) {
-          int i = line.indexOf("\"" + key + "\":");
-          if (i >= 0) {
-            int j = i + key.length() + 3;
-            int k = j;
-            while (k < line.length() && "0123456789.eE-+".indexOf(line.charAt(k)) >= 0) {
-              k++;
-            }
-            o.put(key, Double.parseDouble(line.substring(j, k)));
+          Double v = Json.number(line, key);
+          if (v != null) {
+            o.put(key, v);
           }
         }
         curve.add(o.asMap());

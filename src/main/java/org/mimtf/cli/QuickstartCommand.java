@@ -86,16 +86,6 @@ final class QuickstartCommand implements Runnable {
         System.out.println("== 1. teacher: " + teacher + " (frozen, its patch_tokens are the targets)");
       }
     }
-    if (r.hasSmr() && r.getSmr().getTarget() == org.mimtf.config.proto.SmrConfig.Target.TEACHER_FEATURES) {
-      Path teacher = Path.of(r.getSmr().getTeacher().getSavedModelDir());
-      if (!org.mimtf.teachers.CcvitTeacher.exists(teacher)) {
-        System.out.println("== 1. teacher: " + teacher + " does not exist; pre-training the small CCViT recipe to "
-            + "make a mimtf teacher (its export is the teacher)");
-        org.mimtf.teachers.CcvitTeacher.make(graphs, teacher, "runs/quickstart-ccvit-teacher-" + stamp, System.out);
-      } else {
-        System.out.println("== 1. teacher: " + teacher + " (frozen, its patch_tokens are the targets)");
-      }
-    }
     System.out.println("== 2. pre-training");
     MimMethod m = Methods.create(r);
     Trainer.Summary s = new Trainer(r, m, false, System.out).run();

@@ -98,6 +98,15 @@ public final class EncoderExporter {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot export to " + dir + ": " + e.getMessage(), e);
     }
+    writeExtras(dir, extraFiles);
+    return dir;
+  }
+
+  /**
+   * Writes {@code extraFiles} (name → text: the recipe, provenance) into the SavedModel's
+   * {@code assets.extra/}, the folder TF Serving and {@code tf.saved_model.load} ignore.
+   */
+  public static void writeExtras(Path dir, java.util.Map<String, String> extraFiles) {
     try {
       Path extra = dir.resolve("assets.extra");
       Files.createDirectories(extra);
@@ -105,9 +114,8 @@ public final class EncoderExporter {
         Files.writeString(extra.resolve(e.getKey()), e.getValue(), StandardCharsets.UTF_8);
       }
     } catch (IOException e) {
-      throw new UncheckedIOException(e);
+      throw new UncheckedIOException("cannot write " + dir.resolve("assets.extra") + ": " + e.getMessage(), e);
     }
-    return dir;
   }
 
   /**

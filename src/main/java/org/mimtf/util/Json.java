@@ -12,6 +12,25 @@ import java.util.Map;
 public final class Json {
   private Json() {}
 
+  /**
+   * The number stored under {@code key} in a one-line object this class wrote (a metrics.jsonl line),
+   * or null where the key is absent or its value is not a number. A scan, not a parser: enough for
+   * the flat lines mimtf writes, which never nest a key of the same name.
+   */
+  public static Double number(String line, String key) {
+    String k = "\"" + key + "\":";
+    int i = line.indexOf(k);
+    if (i < 0) {
+      return null;
+    }
+    int j = i + k.length();
+    int end = j;
+    while (end < line.length() && "0123456789.eE-+".indexOf(line.charAt(end)) >= 0) {
+      end++;
+    }
+    return end == j ? null : Double.parseDouble(line.substring(j, end));
+  }
+
   /** A fluent ordered object. */
   public static Obj obj() {
     return new Obj();

@@ -106,14 +106,9 @@ public final class TinyRecipes {
   public static List<Double> losses(Path runDir) throws IOException {
     List<Double> out = new ArrayList<>();
     for (String line : Files.readAllLines(runDir.resolve("metrics.jsonl"))) {
-      int i = line.indexOf("\"loss\":");
-      if (i >= 0) {
-        int j = i + 7;
-        int k = j;
-        while (k < line.length() && "0123456789.eE-+".indexOf(line.charAt(k)) >= 0) {
-          k++;
-        }
-        out.add(Double.parseDouble(line.substring(j, k)));
+      Double v = org.mimtf.util.Json.number(line, "loss");
+      if (v != null) {
+        out.add(v);
       }
     }
     return out;

@@ -144,15 +144,7 @@ public final class MergingExport {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot export to " + dir + ": " + e.getMessage(), e);
     }
-    try {
-      Path extra = dir.resolve("assets.extra");
-      Files.createDirectories(extra);
-      for (var e : extraFiles.entrySet()) {
-        Files.writeString(extra.resolve(e.getKey()), e.getValue(), StandardCharsets.UTF_8);
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    EncoderExporter.writeExtras(dir, extraFiles);
     return dir;
   }
 }

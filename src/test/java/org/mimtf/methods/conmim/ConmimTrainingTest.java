@@ -51,14 +51,9 @@ class ConmimTrainingTest {
   static List<Double> metric(Path runDir, String key) throws Exception {
     List<Double> out = new ArrayList<>();
     for (String line : Files.readAllLines(runDir.resolve("metrics.jsonl"))) {
-      int i = line.indexOf("\"" + key + "\":");
-      if (i >= 0) {
-        int j = i + key.length() + 3;
-        int k = j;
-        while (k < line.length() && "0123456789.eE-+".indexOf(line.charAt(k)) >= 0) {
-          k++;
-        }
-        out.add(Double.parseDouble(line.substring(j, k)));
+      Double v = org.mimtf.util.Json.number(line, key);
+      if (v != null) {
+        out.add(v);
       }
     }
     return out;
