@@ -129,37 +129,20 @@ public final class StepGraph implements AutoCloseable {
     this.devices = List.copyOf(devices);
     this.towers = Math.max(1, devices.size());
     this.params = new ParamStore(new org.mimtf.nn.Initializers(initSeed));
-    if (towers == 1 && devices.isEmpty()) {
-      graph = new Graph();
-      Built b = build(graph, method, fields, opt, compute);
-      lr = out(b.lr);
-      weightDecay = out(b.weightDecay);
-      seed = out(b.seed);
-      step = out(b.step);
-      dataPosition = out(b.dataPosition);
-      dataPositionIn = out(b.dataPositionIn);
-      assignDataPosition = (GraphOperation) b.assignDataPosition.op();
-      loss = out(b.loss);
-      gradNorm = out(b.gradNorm);
-      paramNorm = out(b.paramNorm);
-      applyTarget = (GraphOperation) b.applyTarget.op();
-      accumulateTarget = b.accumulateTarget == null ? null : (GraphOperation) b.accumulateTarget.op();
-      warmStart = b.warmStart == null ? null : (GraphOperation) b.warmStart.op();
-      b.batch.forEach((k, v) -> batch.put(k, out(v)));
-      b.scalars.forEach((k, v) -> scalars.put(k, out(v)));
-      b.lossTerms.forEach((k, v) -> lossTerms.put(k, out(v)));
-      b.metrics.forEach((k, v) -> metrics.put(k, out(v)));
-      b.images.forEach((k, v) -> images.put(k, out(v)));
-      return;
-    }
-    // Several towers: build, place the gradient ops on their towers' devices, import.
-    GraphDef placed;
-    Built b;
-    try (Graph scratch = new Graph()) {
-      b = build(scratch, method, fields, opt, compute);
-      placed = place(scratch.toGraphDef(), this.devices);
-      graph = new Graph();
-      graph.importGraphDef(placed);
+    // One tower with default placement builds straight into the step's graph; several towers build
+    // in a scratch graph, place the gradient ops on their towers' devices, and import the result.
+    // Either way the handles are then looked up by name in the step's graph.
+    boolean single = towers == 1 && devices.isEmpty();
+    Graph scratch = single ? null : new Graph();
+    try {
+      Graph target = single ? new Graph() : scratch;
+      Built b = build(target, method, fields, opt, compute);
+      if (single) {
+        graph = target;
+      } else {
+        graph = new Graph();
+        graph.importGraphDef(place(scratch.toGraphDef(), this.devices));
+      }
       lr = find(b.lr);
       weightDecay = find(b.weightDecay);
       seed = find(b.seed);
@@ -178,6 +161,10 @@ public final class StepGraph implements AutoCloseable {
       b.lossTerms.forEach((k, v) -> lossTerms.put(k, find(v)));
       b.metrics.forEach((k, v) -> metrics.put(k, find(v)));
       b.images.forEach((k, v) -> images.put(k, find(v)));
+    } finally {
+      if (scratch != null) {
+        scratch.close();
+      }
     }
   }
 
@@ -185,10 +172,6 @@ public final class StepGraph implements AutoCloseable {
   public StepGraph(MimMethod method, List<FieldSpec> fields, OptimizerConfig opt, Compute compute, int accumSteps,
       long initSeed) {
     this(method, fields, opt, compute, accumSteps, initSeed, List.of());
-  }
-
-  private static Output<?> out(Operand<?> o) {
-    return o.asOutput();
   }
 
   private Output<?> find(Operand<?> o) {
