@@ -40,9 +40,14 @@ public final class StepBench {
     };
   }
 
-  /** Runs {@code warmup} + {@code steps} steps; returns the JSON figures. */
-  public static Json.Obj run(Config c, int warmup, int steps, TrainingConfig training, Compute.Precision precision,
-      PrintStream out) {
+  /**
+   * The benchmark's model, its one fixed batch (random pixels, exactly 40 % of the patches masked per
+   * image, random target ids) and its training FLOPs per image.
+   */
+  public record Setup(MaskedTokenModel model, Batch batch, double flopsPerImage) {}
+
+  /** Builds the model and batch of configuration {@code c}. */
+  public static Setup setup(Config c) {
     VitConfig vit = new VitConfig(c.width(), c.depth(), c.heads(), 4 * c.width(), c.image(), c.patch(), 3,
         ModelConfig.AbsPosEmbedding.ABS_NONE, ModelConfig.RelPosBias.SHARED, ModelConfig.QkvBias.QV_BIAS, 0.1f, 0f,
         1e-6f, ModelConfig.Init.BEIT, new float[] {0.5f, 0.5f, 0.5f}, new float[] {0.5f, 0.5f, 0.5f}, 0);
@@ -71,8 +76,23 @@ public final class StepBench {
         targets[i * n + j] = rng.nextInt(1024);
       }
     }
-    double flopsPerImage = model.trainFlopsPerImage((double) masked / n);
-    OptimizerConfig opt = OptimizerConfig.newBuilder().setBeta2(0.98f).setClipGradNorm(3f).build();
+    return new Setup(model, b, model.trainFlopsPerImage((double) masked / n));
+  }
+
+  /** The benchmark's optimizer: AdamW with β₂ 0.98 and clipping at 3, as BEiT's recipes. */
+  static OptimizerConfig optimizer() {
+    return OptimizerConfig.newBuilder().setBeta2(0.98f).setClipGradNorm(3f).build();
+  }
+
+  /** Runs {@code warmup} + {@code steps} steps; returns the JSON figures. */
+  public static Json.Obj run(Config c, int warmup, int steps, TrainingConfig training, Compute.Precision precision,
+      PrintStream out) {
+    Setup setup = setup(c);
+    MaskedTokenModel model = setup.model();
+    Batch b = setup.batch();
+    double flopsPerImage = setup.flopsPerImage();
+    double[] peakRuns = gemmPeakRuns(precision, 5);
+    OptimizerConfig opt = optimizer();
     java.util.List<String> devices = org.mimtf.train.Devices.towers(training.getDevices());
     try (StepGraph sg = new StepGraph(model, model.fields(), opt, new Compute(precision), 1, 0, devices)) {
       try (Session s = new Session(sg.graph(), SessionConfigs.training(training, devices))) {
@@ -105,9 +125,15 @@ public final class StepBench {
         double ips = c.batch() * 1000.0 / median;
         double gflops = flopsPerImage * c.batch() / (median / 1000.0) / 1e9;
         long rssEnd = rssKb();
-        double peak = gemmPeak(precision);
-        out.printf("%s: median %.1f ms/step (min %.1f, max %.1f) = %.1f images/s, %.1f GFLOP/s%n", c.name(), median,
-            sorted[0], sorted[steps - 1], ips, gflops);
+        // The peak: the median of 2048³ products before and after the steps (the machine's load drifts).
+        double[] after = gemmPeakRuns(precision, 5);
+        double[] all = java.util.stream.DoubleStream.concat(Arrays.stream(peakRuns), Arrays.stream(after)).sorted()
+            .toArray();
+        double peak = (all[all.length / 2 - 1] + all[all.length / 2]) / 2;
+        out.printf("%s: median %.1f ms/step (min %.1f, max %.1f) = %.1f images/s, %.1f GFLOP/s of model FLOPs%n",
+            c.name(), median, sorted[0], sorted[steps - 1], ips, gflops);
+        out.printf("%s: GEMM peak %.1f GFLOP/s (median of %d 2048³ %s MatMuls, %.0f..%.0f), MFU %.1f %%%n", c.name(),
+            peak, all.length, precision.name().toLowerCase(), all[0], all[all.length - 1], 100 * gflops / peak);
         return Json.obj().put("bench", "step").put("config", c.name()).put("batch", c.batch())
             .put("precision", precision.name().toLowerCase()).put("steps", steps).put("ms_per_step", median)
             .put("ms_min", sorted[0]).put("ms_max", sorted[steps - 1]).put("images_per_s", ips).put("gflops", gflops)
@@ -126,6 +152,12 @@ public final class StepBench {
    * is not what TF's kernels reach.
    */
   public static double gemmPeak(Compute.Precision precision) {
+    double[] t = gemmPeakRuns(precision, 7);
+    return t[t.length / 2];
+  }
+
+  /** {@code runs} timed 2048³ products (after two untimed ones), in GFLOP/s, sorted. */
+  public static double[] gemmPeakRuns(Compute.Precision precision, int runs) {
     int n = 2048;
     try (org.tensorflow.Graph g = new org.tensorflow.Graph()) {
       org.tensorflow.op.Ops tf = org.tensorflow.op.Ops.create(g);
@@ -135,16 +167,16 @@ public final class StepBench {
       var sum = tf.sum(p, tf.constant(new int[] {0, 1}));
       try (Session s = new Session(g)) {
         s.initialize();
-        double[] t = new double[7];
-        for (int i = 0; i < t.length + 2; i++) {
+        double[] gf = new double[runs];
+        for (int i = 0; i < runs + 2; i++) {
           long t0 = System.nanoTime();
           s.runner().fetch(sum).run().close();
           if (i >= 2) {
-            t[i - 2] = (System.nanoTime() - t0) / 1e9;
+            gf[i - 2] = 2.0 * n * n * n / ((System.nanoTime() - t0) / 1e9) / 1e9;
           }
         }
-        Arrays.sort(t);
-        return 2.0 * n * n * n / t[t.length / 2] / 1e9;
+        Arrays.sort(gf);
+        return gf;
       }
     }
   }

@@ -52,6 +52,10 @@ final class BenchCommand implements Runnable {
         + "(default ${DEFAULT-VALUE}).")
     String devices = "auto";
 
+    @Option(names = "--profile", description = "Instead of timing: trace --steps steps (after --warmup) with TF's "
+        + "step stats and print the time by model part (forward/backward) and by executed op type.")
+    boolean profile;
+
     @Override
     public void run() {
       TrainingConfig t = TrainingConfig.newBuilder().setXla(xla).setIntraOpThreads(intra).setInterOpThreads(inter)
@@ -61,6 +65,10 @@ final class BenchCommand implements Runnable {
         p = Compute.Precision.valueOf(precision.toUpperCase());
       } catch (IllegalArgumentException e) {
         throw new UserException("--precision " + precision + ": expected fp32, bf16 or fp16");
+      }
+      if (profile) {
+        System.out.println(org.mimtf.bench.StepProfile.run(StepBench.named(config), warmup, steps, t, p, System.out));
+        return;
       }
       System.out.println(StepBench.run(StepBench.named(config), warmup, steps, t, p, System.out));
     }
