@@ -46,11 +46,25 @@ public final class StepBench {
    */
   public record Setup(MaskedTokenModel model, Batch batch, double flopsPerImage) {}
 
-  /** Builds the model and batch of configuration {@code c}. */
+  /** Builds the model and batch of configuration {@code c}: the BEiT pre-training ViT. */
   public static Setup setup(Config c) {
-    VitConfig vit = new VitConfig(c.width(), c.depth(), c.heads(), 4 * c.width(), c.image(), c.patch(), 3,
-        ModelConfig.AbsPosEmbedding.ABS_NONE, ModelConfig.RelPosBias.SHARED, ModelConfig.QkvBias.QV_BIAS, 0.1f, 0f,
-        1e-6f, ModelConfig.Init.BEIT, new float[] {0.5f, 0.5f, 0.5f}, new float[] {0.5f, 0.5f, 0.5f}, 0);
+    return setup(c, false);
+  }
+
+  /**
+   * Builds the model and batch of configuration {@code c}. {@code peerModel}: the ViT of the PyTorch
+   * peer (shared/peer/vit.py: learned absolute positions, one qkv bias, no relative position bias,
+   * no layer scale), for a like-for-like comparison; otherwise BEiT's pre-training ViT (shared
+   * relative position bias, q/v biases, layer scale 0.1), which has more element-wise work per block.
+   */
+  public static Setup setup(Config c, boolean peerModel) {
+    VitConfig vit = peerModel
+        ? new VitConfig(c.width(), c.depth(), c.heads(), 4 * c.width(), c.image(), c.patch(), 3,
+            ModelConfig.AbsPosEmbedding.LEARNED, ModelConfig.RelPosBias.REL_NONE, ModelConfig.QkvBias.QKV_BIAS, 0f, 0f,
+            1e-6f, ModelConfig.Init.BEIT, new float[] {0.5f, 0.5f, 0.5f}, new float[] {0.5f, 0.5f, 0.5f}, 0)
+        : new VitConfig(c.width(), c.depth(), c.heads(), 4 * c.width(), c.image(), c.patch(), 3,
+            ModelConfig.AbsPosEmbedding.ABS_NONE, ModelConfig.RelPosBias.SHARED, ModelConfig.QkvBias.QV_BIAS, 0.1f, 0f,
+            1e-6f, ModelConfig.Init.BEIT, new float[] {0.5f, 0.5f, 0.5f}, new float[] {0.5f, 0.5f, 0.5f}, 0);
     MaskedTokenModel model = new MaskedTokenModel(vit, 1024);
     int n = vit.numPatches();
     int masked = (int) Math.round(0.4 * n);
@@ -84,10 +98,20 @@ public final class StepBench {
     return OptimizerConfig.newBuilder().setBeta2(0.98f).setClipGradNorm(3f).build();
   }
 
-  /** Runs {@code warmup} + {@code steps} steps; returns the JSON figures. */
+  /** Runs {@code warmup} + {@code steps} steps of the BEiT model; returns the JSON figures. */
   public static Json.Obj run(Config c, int warmup, int steps, TrainingConfig training, Compute.Precision precision,
       PrintStream out) {
-    Setup setup = setup(c);
+    return run(c, false, warmup, steps, training, precision, "", out);
+  }
+
+  /** Runs {@code warmup} + {@code steps} steps; returns the JSON figures. */
+  /**
+   * As {@link #run(Config, int, int, TrainingConfig, Compute.Precision, PrintStream)}, with the peer's
+   * model if {@code peerModel} and grappler toggles {@code rewriter} ({@link SessionConfigs#withRewriter}).
+   */
+  public static Json.Obj run(Config c, boolean peerModel, int warmup, int steps, TrainingConfig training,
+      Compute.Precision precision, String rewriter, PrintStream out) {
+    Setup setup = setup(c, peerModel);
     MaskedTokenModel model = setup.model();
     Batch b = setup.batch();
     double flopsPerImage = setup.flopsPerImage();
@@ -95,7 +119,8 @@ public final class StepBench {
     OptimizerConfig opt = optimizer();
     java.util.List<String> devices = org.mimtf.train.Devices.towers(training.getDevices());
     try (StepGraph sg = new StepGraph(model, model.fields(), opt, new Compute(precision), 1, 0, devices)) {
-      try (Session s = new Session(sg.graph(), SessionConfigs.training(training, devices))) {
+      try (Session s = new Session(sg.graph(),
+          SessionConfigs.withRewriter(SessionConfigs.training(training, devices), rewriter))) {
         s.initialize();
         double[] ms = new double[steps];
         long rss100 = -1;
@@ -135,7 +160,8 @@ public final class StepBench {
         out.printf("%s: GEMM peak %.1f GFLOP/s (median of %d 2048³ %s MatMuls, %.0f..%.0f), MFU %.1f %%%n", c.name(),
             peak, all.length, precision.name().toLowerCase(), all[0], all[all.length - 1], 100 * gflops / peak);
         return Json.obj().put("bench", "step").put("config", c.name()).put("batch", c.batch())
-            .put("precision", precision.name().toLowerCase()).put("steps", steps).put("ms_per_step", median)
+            .put("precision", precision.name().toLowerCase()).put("model", peerModel ? "peer" : "beit")
+            .put("rewriter", rewriter).put("steps", steps).put("ms_per_step", median)
             .put("ms_min", sorted[0]).put("ms_max", sorted[steps - 1]).put("images_per_s", ips).put("gflops", gflops)
             .put("gflop_per_image", flopsPerImage / 1e9).put("loss_first", firstLoss).put("loss_last", lastLoss)
             .put("rss_mb_step100", rss100 < 0 ? null : rss100 / 1024.0).put("rss_mb_end", rssEnd / 1024.0)

@@ -40,13 +40,14 @@ public final class StepProfile {
   record NodeTime(String name, String type, double micros) {}
 
   /** Runs {@code warmup} untraced steps, then {@code traced} traced ones; prints the tables, returns JSON. */
-  public static Json.Obj run(StepBench.Config c, int warmup, int traced, TrainingConfig training,
-      Compute.Precision precision, PrintStream out) {
-    StepBench.Setup setup = StepBench.setup(c);
+  public static Json.Obj run(StepBench.Config c, boolean peerModel, int warmup, int traced,
+      TrainingConfig training, Compute.Precision precision, String rewriter, PrintStream out) {
+    StepBench.Setup setup = StepBench.setup(c, peerModel);
     List<String> devices = org.mimtf.train.Devices.towers(training.getDevices());
     try (StepGraph sg = new StepGraph(setup.model(), setup.model().fields(), StepBench.optimizer(),
         new Compute(precision), 1, 0, devices);
-        Session s = new Session(sg.graph(), SessionConfigs.training(training, devices))) {
+        Session s = new Session(sg.graph(),
+            SessionConfigs.withRewriter(SessionConfigs.training(training, devices), rewriter))) {
       s.initialize();
       for (int i = 0; i < warmup; i++) {
         sg.step(s, setup.batch(), i, 1e-3, 0.05, Map.of(), 0, true, null);
@@ -95,7 +96,8 @@ public final class StepProfile {
           .forEach(e -> out.printf("  %7.2f  %-22s %s%n", e.getValue() / traced / 1000, nodeType.get(e.getKey()),
               e.getKey()));
       return Json.obj().put("bench", "step-profile").put("config", c.name())
-          .put("precision", precision.name().toLowerCase()).put("traced_steps", traced)
+          .put("precision", precision.name().toLowerCase()).put("model", peerModel ? "peer" : "beit")
+          .put("traced_steps", traced)
           .put("wall_ms_per_step", wallMs / traced).put("op_ms_per_step", total).put("feed_ms_per_step", feedMs / traced)
           .put("parts_ms", parts).put("op_types_ms", types);
     }

@@ -52,6 +52,14 @@ final class BenchCommand implements Runnable {
         + "(default ${DEFAULT-VALUE}).")
     String devices = "auto";
 
+    @Option(names = "--model", description = "beit (BEiT's pre-training ViT: relative position bias, q/v biases, "
+        + "layer scale) or peer (the PyTorch peer's plain ViT, shared/peer/vit.py), default ${DEFAULT-VALUE}.")
+    String model = "beit";
+
+    @Option(names = "--rewriter", paramLabel = "FIELD=on|off,...", description = "Grappler RewriterConfig toggles "
+        + "for this run, e.g. remapping=off or auto_mixed_precision_onednn_bfloat16=on.")
+    String rewriter = "";
+
     @Option(names = "--profile", description = "Instead of timing: trace --steps steps (after --warmup) with TF's "
         + "step stats and print the time by model part (forward/backward) and by executed op type.")
     boolean profile;
@@ -66,11 +74,16 @@ final class BenchCommand implements Runnable {
       } catch (IllegalArgumentException e) {
         throw new UserException("--precision " + precision + ": expected fp32, bf16 or fp16");
       }
+      if (!model.equals("beit") && !model.equals("peer")) {
+        throw new UserException("--model " + model + ": expected beit or peer");
+      }
+      boolean peerModel = model.equals("peer");
       if (profile) {
-        System.out.println(org.mimtf.bench.StepProfile.run(StepBench.named(config), warmup, steps, t, p, System.out));
+        System.out.println(org.mimtf.bench.StepProfile.run(StepBench.named(config), peerModel, warmup, steps, t, p,
+            rewriter, System.out));
         return;
       }
-      System.out.println(StepBench.run(StepBench.named(config), warmup, steps, t, p, System.out));
+      System.out.println(StepBench.run(StepBench.named(config), peerModel, warmup, steps, t, p, rewriter, System.out));
     }
   }
 

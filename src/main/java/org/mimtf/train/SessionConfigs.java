@@ -42,6 +42,37 @@ public final class SessionConfigs {
     return b.build();
   }
 
+  /**
+   * {@code base} with grappler's {@code RewriterConfig} toggles set from {@code spec}, a
+   * comma-separated list of {@code field=on|off|aggressive|default} (field names as in TF's
+   * rewriter_config.proto, e.g. {@code remapping=off,auto_mixed_precision_onednn_bfloat16=on}); for
+   * measuring graph-optimizer options ({@code bench step --rewriter}).
+   */
+  public static ConfigProto withRewriter(ConfigProto base, String spec) {
+    if (spec == null || spec.isBlank()) {
+      return base;
+    }
+    org.tensorflow.proto.RewriterConfig.Builder rw = base.getGraphOptions().getRewriteOptions().toBuilder();
+    com.google.protobuf.Descriptors.Descriptor d = rw.getDescriptorForType();
+    for (String item : spec.split(",")) {
+      String[] kv = item.trim().split("=", 2);
+      com.google.protobuf.Descriptors.FieldDescriptor f = d.findFieldByName(kv[0].trim());
+      if (kv.length != 2 || f == null || f.getType() != com.google.protobuf.Descriptors.FieldDescriptor.Type.ENUM
+          || !f.getEnumType().getName().equals("Toggle")) {
+        throw new org.mimtf.util.UserException("--rewriter '" + item + "': expected FIELD=on|off|aggressive|default "
+            + "with FIELD a toggle of TF's RewriterConfig (e.g. remapping, arithmetic_optimization, layout_optimizer, "
+            + "auto_mixed_precision_onednn_bfloat16)");
+      }
+      com.google.protobuf.Descriptors.EnumValueDescriptor v = f.getEnumType().findValueByName(
+          kv[1].trim().toUpperCase());
+      if (v == null) {
+        throw new org.mimtf.util.UserException("--rewriter '" + item + "': value must be on, off, aggressive or default");
+      }
+      rw.setField(f, v);
+    }
+    return base.toBuilder().setGraphOptions(base.getGraphOptions().toBuilder().setRewriteOptions(rw)).build();
+  }
+
   /** A small session for inference and tools: TF's default threads. */
   public static ConfigProto inference() {
     return ConfigProto.newBuilder().setAllowSoftPlacement(true).build();
