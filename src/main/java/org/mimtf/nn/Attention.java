@@ -5,6 +5,7 @@ import org.mimtf.config.proto.ModelConfig;
 import org.tensorflow.Operand;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.Gather;
 import org.tensorflow.types.TFloat32;
 
 /**
@@ -69,19 +70,12 @@ public final class Attention {
       Operand<TFloat32> b = tf.concat(List.of(qBias.read(), tf.zerosLike(qBias.read()), vBias.read()), tf.constant(0));
       y = tf.nn.biasAdd(y, b);
     }
-    // [B·T, 3D] -> q, k, v [B·T, D] -> [B, T, h, dh] -> [B, h, T, dh]. Split and 4-D transposes: their
-    // gradients are a concat and the inverse 4-D transpose. (One 5-D transpose to [3, B, h, T, dh]
-    // and a gather per part cost a 5-D inverse transpose and an UnsortedSegmentSum per part in the
-    // backward pass, the former among the slowest ops of the step in oneDNN; bench step --profile.)
-    List<Operand<TFloat32>> parts = new java.util.ArrayList<>();
-    int[] headsShape = {-1, tokens, heads, dh};
-    int[] toHeads = {0, 2, 1, 3};
-    for (Operand<TFloat32> part : tf.split(tf.constant(1), y, 3L)) {
-      parts.add(tf.linalg.transpose(tf.reshape(part, tf.constant(headsShape)), tf.constant(toHeads)));
-    }
-    Operand<TFloat32> q = tf.math.mul(parts.get(0), tf.constant((float) (1.0 / Math.sqrt(dh))));
-    Operand<TFloat32> k = parts.get(1);
-    Operand<TFloat32> v = parts.get(2);
+    // [B, T, 3, h, dh] -> [3, B, h, T, dh]
+    Operand<TFloat32> t = tf.linalg.transpose(tf.reshape(y, tf.constant(new int[] {-1, tokens, 3, heads, dh})),
+        tf.constant(new int[] {2, 0, 3, 1, 4}));
+    Operand<TFloat32> q = tf.math.mul(part(tf, t, 0), tf.constant((float) (1.0 / Math.sqrt(dh))));
+    Operand<TFloat32> k = part(tf, t, 1);
+    Operand<TFloat32> v = part(tf, t, 2);
     Operand<TFloat32> logits = c.batchMatMul(tf, q, k, false, true);
     if (bias != null) {
       logits = tf.math.add(logits, bias);
@@ -92,6 +86,10 @@ public final class Attention {
     Operand<TFloat32> merged = tf.reshape(tf.linalg.transpose(o, tf.constant(new int[] {0, 2, 1, 3})),
         tf.constant(new int[] {-1, width}));
     return new Output(proj.apply(tf, c, merged), k, probs);
+  }
+
+  private static Operand<TFloat32> part(Ops tf, Operand<TFloat32> t, int i) {
+    return tf.gather(t, tf.constant(i), tf.constant(0), Gather.batchDims(0L));
   }
 
   public Dense qkv() {
