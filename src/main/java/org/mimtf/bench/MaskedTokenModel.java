@@ -2,11 +2,11 @@ package org.mimtf.bench;
 
 import java.util.List;
 import org.mimtf.data.pipeline.FieldSpec;
-import org.mimtf.methods.EncoderSpec;
-import org.mimtf.methods.Losses;
-import org.mimtf.methods.MimMethod;
-import org.mimtf.methods.TowerInputs;
-import org.mimtf.methods.TowerOutput;
+import org.mimtf.methods.api.EncoderSpec;
+import org.mimtf.methods.api.Losses;
+import org.mimtf.methods.api.MimMethod;
+import org.mimtf.methods.api.TowerInputs;
+import org.mimtf.methods.api.TowerOutput;
 import org.mimtf.nn.Compute;
 import org.mimtf.nn.Dense;
 import org.mimtf.nn.ParamStore;

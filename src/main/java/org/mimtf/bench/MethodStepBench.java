@@ -1,5 +1,6 @@
 package org.mimtf.bench;
 
+import org.mimtf.methods.api.Schedule;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.util.ArrayList;
@@ -14,9 +15,9 @@ import org.mimtf.data.pipeline.FieldSpec;
 import org.mimtf.data.pipeline.Pipeline;
 import org.mimtf.data.pipeline.SampleStage;
 import org.mimtf.data.pipeline.Stages;
-import org.mimtf.methods.BatchModel;
-import org.mimtf.methods.MimMethod;
-import org.mimtf.methods.Methods;
+import org.mimtf.methods.api.BatchModel;
+import org.mimtf.methods.api.MimMethod;
+import org.mimtf.methods.MethodRegistry;
 import org.mimtf.nn.Compute;
 import org.mimtf.nn.Initializers;
 import org.mimtf.nn.ParamStore;
@@ -54,7 +55,7 @@ public final class MethodStepBench {
   public static Json.Obj run(Recipe r, int warmup, int steps, PrintStream out) {
     boolean beitv2WithoutTokenizer = r.hasBeitv2()
         && !Files.exists(org.mimtf.methods.beitv2.VqkdTokenizer.savedModel(r).resolve("saved_model.pb"));
-    MimMethod m = beitv2WithoutTokenizer ? new org.mimtf.methods.beitv2.Beitv2Method(r, null) : Methods.create(r);
+    MimMethod m = beitv2WithoutTokenizer ? new org.mimtf.methods.beitv2.Beitv2Method(r, null) : MethodRegistry.create(r);
     List<SampleStage> stages = new ArrayList<>(m.extraStages());
     int n = (r.getModel().getImageSize() / r.getModel().getPatchSize());
     n *= n;
@@ -80,7 +81,7 @@ public final class MethodStepBench {
     }
     List<String> devices = Devices.towers(r.getTraining().getDevices());
     Compute compute = new Compute(Compute.Precision.valueOf(r.getTraining().getPrecision().name()));
-    Map<String, Schedules.Schedule> scalars = m.scalarSchedules(warmup + steps);
+    Map<String, Schedule> scalars = m.scalarSchedules(warmup + steps);
     double[] ms = new double[steps];
     try (StepGraph sg = new StepGraph(m, fields, r.getOptimizer(), compute, 1, 0, devices);
         Session s = new Session(sg.graph(), SessionConfigs.training(r.getTraining(), devices))) {

@@ -9,10 +9,10 @@ import java.util.Map;
 import org.mimtf.config.proto.OptimizerConfig;
 import org.mimtf.data.pipeline.Batch;
 import org.mimtf.data.pipeline.FieldSpec;
-import org.mimtf.methods.MimMethod;
-import org.mimtf.methods.StepInputs;
-import org.mimtf.methods.TowerInputs;
-import org.mimtf.methods.TowerOutput;
+import org.mimtf.methods.api.TrainingTask;
+import org.mimtf.methods.api.StepInputs;
+import org.mimtf.methods.api.TowerInputs;
+import org.mimtf.methods.api.TowerOutput;
 import org.mimtf.nn.Compute;
 import org.mimtf.nn.Param;
 import org.mimtf.nn.ParamStore;
@@ -50,9 +50,9 @@ import org.tensorflow.types.family.TType;
  * GraphDef, and the result is imported into the graph the session runs.
  *
  * <p><b>Coupled towers.</b> When a method's losses depend on other towers' examples (BatchNorm over
- * the global batch, {@link MimMethod#couplesTowers}), averaging per-tower gradients would drop the
+ * the global batch, {@link TrainingTask#couplesTowers}), averaging per-tower gradients would drop the
  * cross-tower terms. Then every tower's forward pass is built first, the method joins them
- * ({@link MimMethod#joinTowers}), and one gradient of the towers' mean loss is taken under
+ * ({@link TrainingTask#joinTowers}), and one gradient of the towers' mean loss is taken under
  * {@code coupled_gradients/}; {@link #place} puts each of its ops on the device of the tower ops it
  * reads.
  *
@@ -123,7 +123,7 @@ public final class StepGraph implements AutoCloseable {
    * @param devices TF device names of the towers (e.g. {@code /device:CPU:0, /device:CPU:1}); empty
    *     for one tower with TF's default placement
    */
-  public StepGraph(MimMethod method, List<FieldSpec> fields, OptimizerConfig opt, Compute compute, int accumSteps,
+  public StepGraph(TrainingTask method, List<FieldSpec> fields, OptimizerConfig opt, Compute compute, int accumSteps,
       long initSeed, List<String> devices) {
     this.accumSteps = accumSteps;
     this.devices = List.copyOf(devices);
@@ -169,7 +169,7 @@ public final class StepGraph implements AutoCloseable {
   }
 
   /** One tower, default placement (tests and benchmarks). */
-  public StepGraph(MimMethod method, List<FieldSpec> fields, OptimizerConfig opt, Compute compute, int accumSteps,
+  public StepGraph(TrainingTask method, List<FieldSpec> fields, OptimizerConfig opt, Compute compute, int accumSteps,
       long initSeed) {
     this(method, fields, opt, compute, accumSteps, initSeed, List.of());
   }
@@ -243,7 +243,7 @@ public final class StepGraph implements AutoCloseable {
     return "tower_" + i;
   }
 
-  private Built build(Graph g, MimMethod method, List<FieldSpec> fields, OptimizerConfig opt, Compute compute) {
+  private Built build(Graph g, TrainingTask method, List<FieldSpec> fields, OptimizerConfig opt, Compute compute) {
     Built b = new Built();
     Ops tf = Ops.create(g);
     Ops in = tf.withSubScope("inputs");

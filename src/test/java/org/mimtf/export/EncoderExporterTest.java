@@ -12,7 +12,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.mimtf.config.proto.ModelConfig;
-import org.mimtf.methods.EncoderSpec;
+import org.mimtf.methods.api.EncoderSpec;
 import org.mimtf.nn.Compute;
 import org.mimtf.nn.GraphTesting;
 import org.mimtf.nn.Initializers;

@@ -13,7 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.mimtf.config.proto.ModelConfig;
 import org.mimtf.config.proto.TeacherConfig;
 import org.mimtf.export.EncoderExporter;
-import org.mimtf.methods.EncoderSpec;
+import org.mimtf.methods.api.EncoderSpec;
 import org.mimtf.nn.VitConfig;
 import org.mimtf.testing.SavedModelProbe;
 import org.mimtf.util.UserException;

@@ -1,5 +1,6 @@
 package org.mimtf.methods.moca;
 
+import org.mimtf.methods.api.Schedule;
 import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkState;
 
@@ -9,11 +10,11 @@ import java.util.Map;
 import org.mimtf.config.proto.MocaConfig;
 import org.mimtf.config.proto.Recipe;
 import org.mimtf.data.masking.ComplementaryMaskGenerator;
-import org.mimtf.methods.EncoderSpec;
-import org.mimtf.methods.MimMethod;
-import org.mimtf.methods.StepInputs;
-import org.mimtf.methods.TowerInputs;
-import org.mimtf.methods.TowerOutput;
+import org.mimtf.methods.api.EncoderSpec;
+import org.mimtf.methods.api.MimMethod;
+import org.mimtf.methods.api.StepInputs;
+import org.mimtf.methods.api.TowerInputs;
+import org.mimtf.methods.api.TowerOutput;
 import org.mimtf.nn.Compute;
 import org.mimtf.nn.Ema;
 import org.mimtf.nn.InitScheme;
@@ -457,7 +458,7 @@ public final class MocaMethod implements MimMethod {
   }
 
   @Override
-  public Map<String, Schedules.Schedule> scalarSchedules(long totalSteps) {
+  public Map<String, Schedule> scalarSchedules(long totalSteps) {
     return Map.of(MOMENTUM, Schedules.momentum(cfg.getTeacherMomentum(), 1.0, totalSteps));
   }
 

@@ -11,7 +11,7 @@ import org.mimtf.config.proto.Recipe;
 import org.mimtf.config.proto.SmrConfig;
 import org.mimtf.export.EncoderExporter;
 import org.mimtf.export.Exports;
-import org.mimtf.methods.EncoderSpec;
+import org.mimtf.methods.api.EncoderSpec;
 import org.mimtf.nn.Compute;
 import org.mimtf.nn.Initializers;
 import org.mimtf.nn.ParamStore;
