@@ -2,9 +2,8 @@ package org.mimtf.cli;
 
 import java.nio.file.Path;
 import org.mimtf.config.proto.Recipe;
-import org.mimtf.export.Exports;
-import org.mimtf.methods.api.MimMethod;
 import org.mimtf.methods.MethodRegistry;
+import org.mimtf.methods.api.MimMethod;
 import org.mimtf.train.Trainer;
 import org.mimtf.util.Json;
 import picocli.CommandLine.Command;

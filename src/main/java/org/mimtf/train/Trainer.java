@@ -1,6 +1,5 @@
 package org.mimtf.train;
 
-import org.mimtf.methods.api.Schedule;
 import com.google.protobuf.TextFormat;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -15,23 +14,17 @@ import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.mimtf.config.proto.Recipe;
 import org.mimtf.config.proto.TrainingConfig;
-import org.mimtf.data.PipelineFactory;
 import org.mimtf.data.pipeline.Batch;
 import org.mimtf.data.pipeline.Pipeline;
+import org.mimtf.data.recipe.PipelineFactory;
 import org.mimtf.methods.api.BatchModel;
+import org.mimtf.methods.api.Schedule;
 import org.mimtf.methods.api.TrainingTask;
 import org.mimtf.nn.Compute;
 import org.mimtf.train.log.RunLog;
 import org.mimtf.util.Provenance;
 import org.tensorflow.Graph;
-import org.tensorflow.Result;
 import org.tensorflow.Session;
-import org.tensorflow.Session.Runner;
-import org.tensorflow.Tensor;
-import org.tensorflow.ndarray.Shape;
-import org.tensorflow.ndarray.buffer.DataBuffers;
-import org.tensorflow.types.TFloat32;
-import org.tensorflow.types.TInt64;
 
 /**
  * Trains any {@link TrainingTask}: one loop for all methods. It owns the session, feeds batches from the

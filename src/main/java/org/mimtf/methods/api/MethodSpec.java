@@ -21,6 +21,12 @@ public interface MethodSpec {
   void validate(Recipe r, RecipeChecks checks);
 
   /**
+   * Resolves the relative input paths of the method's section in {@code b} (the recipe loader calls
+   * it before the resolver; the recipe-wide sources are resolved already). None by default.
+   */
+  default void resolveInputs(Recipe.Builder b, InputPaths paths) {}
+
+  /**
    * The per-example stages the method adds to the pipeline, without loading its artifacts (so a
    * data preview works before any tokenizer exists).
    */

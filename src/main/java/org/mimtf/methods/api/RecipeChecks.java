@@ -1,12 +1,18 @@
 package org.mimtf.methods.api;
 
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
+import org.mimtf.config.proto.Augmentation;
+import org.mimtf.config.proto.DataConfig;
 import org.mimtf.config.proto.DecoderConfig;
 import org.mimtf.config.proto.ModelConfig;
 import org.mimtf.config.proto.OptimizerConfig;
+import org.mimtf.config.proto.RandomResizedCrop;
 import org.mimtf.config.proto.Recipe;
 import org.mimtf.config.proto.ScheduleConfig;
+import org.mimtf.config.proto.SourceConfig;
 import org.mimtf.config.proto.TeacherConfig;
 import org.mimtf.config.proto.TrainingConfig;
 import org.mimtf.config.proto.ViewConfig;
@@ -134,6 +140,111 @@ public final class RecipeChecks {
     require(d.equals("auto") || d.equals("cpu") || d.matches("\\d+") || d.matches("(/?(cpu|gpu|CPU|GPU):\\d+\\s*,?\\s*)+")
             || d.matches("(/job:[^,]+\\s*,?\\s*)+"),
         "%s.devices (\"%s\") must be auto, cpu, a count such as 2, or a list such as /gpu:0,/gpu:1", p, d);
+  }
+
+  /** A data section: its source, loader settings and views (a run's, or a tokenizer stage's). */
+  public void data(String p, DataConfig d, ModelConfig m) {
+    source(p + ".source", d.getSource(), true);
+    require(d.getWorkers() >= 1, "%s.workers (%s) must be >= 1", p, d.getWorkers());
+    require(d.getPrefetch() >= 0, "%s.prefetch (%s) must be >= 0", p, d.getPrefetch());
+    require(d.getShuffleBuffer() >= 0, "%s.shuffle_buffer (%s) must be >= 0 (0 = whole epoch)", p,
+        d.getShuffleBuffer());
+    Set<String> names = new HashSet<>();
+    for (int i = 0; i < d.getViewCount(); i++) {
+      ViewConfig v = d.getView(i);
+      String vp = p + ".view[" + i + "]";
+      require(!v.getName().isEmpty(), "%s.name is empty: every view needs a name (its batch field)", vp);
+      require(names.add(v.getName()), "%s.name (\"%s\") is used twice", vp, v.getName());
+      if (!v.getGeometryFrom().isEmpty()) {
+        require(names.contains(v.getGeometryFrom()) && !v.getGeometryFrom().equals(v.getName()),
+            "%s.geometry_from (\"%s\") must name an earlier view", vp, v.getGeometryFrom());
+      }
+      boolean photometricSeen = false;
+      for (int j = 0; j < v.getAugmentCount(); j++) {
+        Augmentation a = v.getAugment(j);
+        String ap = vp + ".augment[" + j + "]";
+        boolean geometric = a.hasRandomResizedCrop() || a.hasResize() || a.hasCenterCrop() || a.hasHorizontalFlip();
+        if (geometric && !v.getGeometryFrom().isEmpty()) {
+          problem(String.format("%s: a view with geometry_from takes its crop and flip from view \"%s\"; "
+              + "it may only list photometric ops", ap, v.getGeometryFrom()));
+        }
+        if (geometric && photometricSeen) {
+          problem(ap + ": geometric ops (crop, resize, flip) must come before photometric ones");
+        }
+        photometricSeen |= !geometric;
+        augmentation(ap, a, m);
+      }
+    }
+  }
+
+  /** One augmentation op of a view. */
+  public void augmentation(String p, Augmentation a, ModelConfig m) {
+    switch (a.getOpCase()) {
+      case RANDOM_RESIZED_CROP -> {
+        RandomResizedCrop c = a.getRandomResizedCrop();
+        require(c.getMinScale() > 0 && c.getMinScale() <= c.getMaxScale() && c.getMaxScale() <= 1,
+            "%s.random_resized_crop: scale range [%s, %s] must satisfy 0 < min_scale <= max_scale <= 1", p,
+            c.getMinScale(), c.getMaxScale());
+        require(c.getMinRatio() > 0 && c.getMinRatio() <= c.getMaxRatio(),
+            "%s.random_resized_crop: ratio range [%s, %s] must satisfy 0 < min_ratio <= max_ratio", p,
+            c.getMinRatio(), c.getMaxRatio());
+        require(c.getSize() >= 0, "%s.random_resized_crop.size (%s) must be >= 0", p, c.getSize());
+      }
+      case HORIZONTAL_FLIP -> unitClosed(p + ".horizontal_flip.p", a.getHorizontalFlip().getP());
+      case COLOR_JITTER -> {
+        var j = a.getColorJitter();
+        require(j.getBrightness() >= 0 && j.getContrast() >= 0 && j.getSaturation() >= 0,
+            "%s.color_jitter: brightness, contrast, saturation must be >= 0", p);
+        require(j.getHue() >= 0 && j.getHue() <= 0.5, "%s.color_jitter.hue (%s) must be in [0, 0.5]", p,
+            j.getHue());
+        unitClosed(p + ".color_jitter.p", j.getP());
+      }
+      case GRAYSCALE -> unitClosed(p + ".grayscale.p", a.getGrayscale().getP());
+      case GAUSSIAN_BLUR -> {
+        var g = a.getGaussianBlur();
+        unitClosed(p + ".gaussian_blur.p", g.getP());
+        require(g.getMinSigma() > 0 && g.getMinSigma() <= g.getMaxSigma(),
+            "%s.gaussian_blur: sigma range [%s, %s] must satisfy 0 < min_sigma <= max_sigma", p,
+            g.getMinSigma(), g.getMaxSigma());
+      }
+      case SOLARIZE -> unitClosed(p + ".solarize.p", a.getSolarize().getP());
+      case NORMALIZE -> {
+        var n = a.getNormalize();
+        require(n.getMeanCount() == m.getChannels() && n.getStdCount() == m.getChannels(),
+            "%s.normalize: mean and std need one value per channel (%s), got %s and %s", p, m.getChannels(),
+            n.getMeanCount(), n.getStdCount());
+      }
+      case RESIZE -> require(a.getResize().getSize() > 0, "%s.resize.size (%s) must be > 0", p,
+          a.getResize().getSize());
+      case CENTER_CROP -> require(a.getCenterCrop().getSize() >= 0, "%s.center_crop.size must be >= 0", p);
+      case OP_NOT_SET -> problem(p + ": empty augmentation (expected one op such as random_resized_crop { })");
+    }
+  }
+
+  public void source(String p, SourceConfig s, boolean needed) {
+    if (s.getKind() == SourceConfig.Kind.KIND_UNSET) {
+      if (needed) {
+        problem(p + ".kind is not set (expected IDX, IMAGE_FOLDER, TFRECORD or SYNTHETIC)");
+      }
+      return;
+    }
+    if (s.getKind() != SourceConfig.Kind.SYNTHETIC) {
+      require(!s.getPath().isEmpty(), "%s.path is missing (the %s data to read)", p, s.getKind());
+    }
+    require(s.getLimit() >= 0, "%s.limit (%s) must be >= 0 (0 = all)", p, s.getLimit());
+    require(s.getNumClasses() >= 0, "%s.num_classes (%s) must be >= 0", p, s.getNumClasses());
+    require(s.getMaxSkipped() >= 0, "%s.max_skipped (%s) must be >= 0", p, s.getMaxSkipped());
+    // Fields of one kind left over when the kind is changed (--set data.source.kind=...): refused
+    // here rather than failing when the source opens.
+    require(s.getLabelsPath().isEmpty() || s.getKind() == SourceConfig.Kind.IDX,
+        "%s.labels_path (\"%s\") is only read by IDX sources, but %s.kind is %s: remove it (folder names are the "
+            + "labels of IMAGE_FOLDER, image/class/label of TFRECORD)", p, s.getLabelsPath(), p, s.getKind());
+    if (s.getKind() == SourceConfig.Kind.SYNTHETIC) {
+      require(s.getSyntheticCount() > 0, "%s.synthetic_count (%s) must be > 0", p, s.getSyntheticCount());
+      require(s.getSyntheticSize() > 0, "%s.synthetic_size (%s) must be > 0", p, s.getSyntheticSize());
+      require(s.getSyntheticJpegQuality() >= 1 && s.getSyntheticJpegQuality() <= 100,
+          "%s.synthetic_jpeg_quality (%s) must be in [1, 100]", p, s.getSyntheticJpegQuality());
+    }
   }
 
   /** A frozen teacher SavedModel. */

@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import org.mimtf.config.proto.Beitv2Config;
 import org.mimtf.config.proto.Recipe;
 import org.mimtf.config.proto.TeacherConfig;
+import org.mimtf.methods.api.InputPaths;
 import org.mimtf.methods.api.MethodSpec;
 import org.mimtf.methods.api.MimMethod;
 import org.mimtf.methods.api.RecipeChecks;
@@ -36,6 +37,7 @@ public final class Beitv2Spec implements MethodSpec {
     c.require(v.getCodebookSize() >= 2, "beitv2.tokenizer.codebook_size (%s) must be >= 2", v.getCodebookSize());
     c.require(v.getCodebookDim() >= 1, "beitv2.tokenizer.codebook_dim (%s) must be >= 1", v.getCodebookDim());
     c.ratio("beitv2.tokenizer.ema_decay", v.getEmaDecay());
+    c.data("beitv2.tokenizer.data", v.getData(), v.getEncoder());
     if (v.hasTeacher()) {
       c.teacher("beitv2.tokenizer.teacher", v.getTeacher());
     }
@@ -47,6 +49,22 @@ public final class Beitv2Spec implements MethodSpec {
     }
     if (v.hasTraining()) {
       c.training("beitv2.tokenizer.training", v.getTraining());
+    }
+  }
+
+  /** The tokenizer stage's teacher, folder and data source. */
+  @Override
+  public void resolveInputs(Recipe.Builder b, InputPaths paths) {
+    Beitv2Config.Vqkd v = b.getBeitv2().getTokenizer();
+    Beitv2Config.Vqkd.Builder vb = b.getBeitv2Builder().getTokenizerBuilder();
+    if (v.hasTeacher()) {
+      vb.setTeacher(paths.teacher(v.getTeacher()));
+    }
+    if (!v.getDir().isEmpty()) {
+      vb.setDir(paths.input(v.getDir()));
+    }
+    if (v.getData().hasSource()) {
+      vb.getDataBuilder().setSource(paths.source(v.getData().getSource()));
     }
   }
 

@@ -8,6 +8,7 @@ import org.mimtf.config.proto.CcvitConfig;
 import org.mimtf.config.proto.Recipe;
 import org.mimtf.data.pipeline.SampleStage;
 import org.mimtf.data.pipeline.Stages;
+import org.mimtf.methods.api.InputPaths;
 import org.mimtf.methods.api.MethodSpec;
 import org.mimtf.methods.api.MimMethod;
 import org.mimtf.methods.api.RecipeChecks;
@@ -41,6 +42,15 @@ public final class CcvitSpec implements MethodSpec {
     CcvitConfig.Tokenizer t = c.getTokenizer();
     v.require(t.getNumCentroids() >= 2, "ccvit.tokenizer.num_centroids (%s) must be >= 2", t.getNumCentroids());
     v.require(t.getIterations() >= 1, "ccvit.tokenizer.iterations (%s) must be >= 1", t.getIterations());
+  }
+
+  /** {@code ccvit.tokenizer.dir}. */
+  @Override
+  public void resolveInputs(Recipe.Builder b, InputPaths paths) {
+    var t = b.getCcvit().getTokenizer();
+    if (!t.getDir().isEmpty()) {
+      b.getCcvitBuilder().getTokenizerBuilder().setDir(paths.input(t.getDir()));
+    }
   }
 
   /** The replacement corruption: {@code num_replaced_patches} unmasked patches marked in {@code replaced}. */

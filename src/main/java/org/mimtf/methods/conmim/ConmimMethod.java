@@ -1,6 +1,5 @@
 package org.mimtf.methods.conmim;
 
-import org.mimtf.methods.api.Schedule;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -9,6 +8,7 @@ import org.mimtf.config.proto.Recipe;
 import org.mimtf.methods.api.EncoderSpec;
 import org.mimtf.methods.api.Losses;
 import org.mimtf.methods.api.MimMethod;
+import org.mimtf.methods.api.Schedule;
 import org.mimtf.methods.api.StepInputs;
 import org.mimtf.methods.api.TowerInputs;
 import org.mimtf.methods.api.TowerOutput;

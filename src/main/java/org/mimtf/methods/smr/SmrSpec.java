@@ -8,6 +8,7 @@ import org.mimtf.config.proto.ModelConfig;
 import org.mimtf.config.proto.Recipe;
 import org.mimtf.config.proto.SmrConfig;
 import org.mimtf.methods.api.ExtraExport;
+import org.mimtf.methods.api.InputPaths;
 import org.mimtf.methods.api.MethodSpec;
 import org.mimtf.methods.api.MimMethod;
 import org.mimtf.methods.api.RecipeChecks;
@@ -62,6 +63,14 @@ public final class SmrSpec implements MethodSpec {
     v.decoder("smr.decoder", s.getDecoder(), r.getModel());
     if (s.getTarget() == SmrConfig.Target.TEACHER_FEATURES) {
       v.teacher("smr.teacher", s.getTeacher());
+    }
+  }
+
+  /** {@code smr.teacher.saved_model_dir}. */
+  @Override
+  public void resolveInputs(Recipe.Builder b, InputPaths paths) {
+    if (b.getSmr().hasTeacher()) {
+      b.getSmrBuilder().setTeacher(paths.teacher(b.getSmr().getTeacher()));
     }
   }
 

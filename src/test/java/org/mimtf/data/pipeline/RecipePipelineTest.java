@@ -18,8 +18,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.mimtf.config.RecipeLoader;
 import org.mimtf.config.proto.Recipe;
-import org.mimtf.data.PipelineFactory;
 import org.mimtf.data.TestData;
+import org.mimtf.data.recipe.PipelineFactory;
 import org.mimtf.methods.MethodRegistry;
 
 /**

@@ -22,7 +22,6 @@ import org.mimtf.testing.TinyRecipes;
 import org.mimtf.train.Trainer;
 import org.mimtf.util.Npy;
 import org.tensorflow.Graph;
-import org.tensorflow.Operand;
 import org.tensorflow.Result;
 import org.tensorflow.Session;
 import org.tensorflow.ndarray.Shape;

@@ -1,6 +1,5 @@
 package org.mimtf.methods.conmim;
 
-import org.mimtf.methods.api.Schedule;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -14,9 +13,9 @@ import org.mimtf.config.proto.OptimizerConfig;
 import org.mimtf.config.proto.Recipe;
 import org.mimtf.data.pipeline.Batch;
 import org.mimtf.methods.MethodRegistry;
+import org.mimtf.methods.api.Schedule;
 import org.mimtf.nn.Compute;
 import org.mimtf.nn.Param;
-import org.mimtf.train.Schedules;
 import org.mimtf.train.StepGraph;
 import org.tensorflow.Session;
 

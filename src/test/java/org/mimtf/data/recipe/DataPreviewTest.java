@@ -1,4 +1,4 @@
-package org.mimtf.data;
+package org.mimtf.data.recipe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
