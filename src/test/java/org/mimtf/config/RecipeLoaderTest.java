@@ -84,7 +84,9 @@ class RecipeLoaderTest {
 
   @Test
   void mocaVisibleTokenCountsAreResolvedOnce() {
-    Recipe r = RecipeLoader.load(Path.of("graphs/moca_fmnist_small.pbtxt"), List.of());
+    Recipe r = RecipeLoader.load(Path.of("graphs/moca_fmnist_small.pbtxt"), List.of(
+        "masking.complementary.first_mask_ratio=0.55", "masking.complementary.second_mask_ratio=0.75",
+        "masking.complementary.partial_decoding_ratio=0.2"));
     var c = r.getMasking().getComplementary();
     // 49 patches, ratios 0.55 / 0.75 / 0.2: floor(49 * 0.45) = 22, floor(49 * 0.25) = 12, floor(9.8) = 9
     assertEquals(22, c.getNumVisibleFirst());
