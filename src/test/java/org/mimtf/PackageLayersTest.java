@@ -22,8 +22,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The package structure, read from the compiled classes with {@code jdeps}: no cycles among
- * mimtf's packages, and the methods' contract holds (the trainer and the shared layers know only
- * {@code methods.api}; a method's package knows no other method, nor the registry above it).
+ * mimtf's packages, and the methods' contract holds (the trainer and the shared layers below the
+ * methods name no method, only the contract {@code api}; {@code api} names no method, trainer or
+ * export; a method's package names no other method, nor the registry, config or commands above it).
  */
 class PackageLayersTest {
   private static final String ROOT = "org.mimtf.";
@@ -47,7 +48,7 @@ class PackageLayersTest {
         deps.computeIfAbsent(local(p[0]), k -> new TreeSet<>()).add(local(p[2]));
       }
     }
-    assertTrue(deps.containsKey("train") && deps.containsKey("methods.api"), "jdeps read nothing: " + deps.keySet());
+    assertTrue(deps.containsKey("train") && deps.containsKey("api"), "jdeps read nothing: " + deps.keySet());
   }
 
   private static String local(String pkg) {
@@ -74,17 +75,17 @@ class PackageLayersTest {
         continue;
       }
       for (String to : e.getValue()) {
-        assertTrue(!to.startsWith("methods") || to.equals("methods.api"),
-            from + " imports " + to + ": below the methods only methods.api may be named");
+        assertTrue(!to.startsWith("methods"), from + " imports " + to + ": below the methods only the contract "
+            + "(api) may be named");
       }
     }
   }
 
   @Test
   void contractNamesNoMethodNorTrainer() {
-    for (String to : deps.getOrDefault("methods.api", Set.of())) {
+    for (String to : deps.getOrDefault("api", Set.of())) {
       assertTrue(!to.startsWith("methods") && !to.equals("train") && !to.equals("config") && !to.equals("export"),
-          "methods.api imports " + to);
+          "api imports " + to);
     }
   }
 

@@ -1,11 +1,11 @@
 package org.mimtf.cli;
 
 import java.nio.file.Path;
+import org.mimtf.api.EncoderSpec;
 import org.mimtf.config.proto.Recipe;
 import org.mimtf.export.EncoderExporter;
 import org.mimtf.export.Exports;
 import org.mimtf.methods.MethodRegistry;
-import org.mimtf.methods.api.EncoderSpec;
 import org.mimtf.train.Checkpoints;
 import org.mimtf.util.Json;
 import org.mimtf.util.UserException;

@@ -1,9 +1,9 @@
 package org.mimtf.cli;
 
 import java.nio.file.Path;
+import org.mimtf.api.MimMethod;
 import org.mimtf.config.proto.Recipe;
 import org.mimtf.methods.MethodRegistry;
-import org.mimtf.methods.api.MimMethod;
 import org.mimtf.train.Trainer;
 import org.mimtf.util.Json;
 import picocli.CommandLine.Command;

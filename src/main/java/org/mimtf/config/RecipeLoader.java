@@ -12,11 +12,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.mimtf.api.InputPaths;
 import org.mimtf.config.proto.Recipe;
 import org.mimtf.config.proto.SourceConfig;
 import org.mimtf.config.proto.TeacherConfig;
 import org.mimtf.methods.MethodRegistry;
-import org.mimtf.methods.api.InputPaths;
 
 /**
  * Reads a recipe: parse the pbtxt, apply {@code --set} overrides, resolve derived values and relative

@@ -1,6 +1,7 @@
 package org.mimtf.config;
 
 import java.util.List;
+import org.mimtf.api.RecipeChecks;
 import org.mimtf.config.proto.BlockMasking;
 import org.mimtf.config.proto.ComplementaryMasking;
 import org.mimtf.config.proto.MaskingConfig;
@@ -8,7 +9,6 @@ import org.mimtf.config.proto.ModelConfig;
 import org.mimtf.config.proto.RandomMasking;
 import org.mimtf.config.proto.Recipe;
 import org.mimtf.methods.MethodRegistry;
-import org.mimtf.methods.api.RecipeChecks;
 
 /**
  * Checks that a resolved recipe's values fit together, collecting every problem rather than stopping

@@ -4,8 +4,8 @@ import com.google.protobuf.TextFormat;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Map;
+import org.mimtf.api.EncoderSpec;
 import org.mimtf.config.proto.Recipe;
-import org.mimtf.methods.api.EncoderSpec;
 import org.mimtf.util.Provenance;
 
 /** Where exports of a recipe go, and the export step that ends a pre-training run. */

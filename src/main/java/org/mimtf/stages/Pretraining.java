@@ -2,9 +2,9 @@ package org.mimtf.stages;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
+import org.mimtf.api.MimMethod;
 import org.mimtf.config.proto.Recipe;
 import org.mimtf.methods.MethodRegistry;
-import org.mimtf.methods.api.MimMethod;
 import org.mimtf.train.Trainer;
 
 /**

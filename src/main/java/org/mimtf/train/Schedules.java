@@ -2,8 +2,8 @@ package org.mimtf.train;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
+import org.mimtf.api.Schedule;
 import org.mimtf.config.proto.ScheduleConfig;
-import org.mimtf.methods.api.Schedule;
 
 /**
  * Per-step schedules, computed on the host and fed to the graph each step (so any schedule is

@@ -2,13 +2,13 @@ package org.mimtf.methods.beitv2;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.mimtf.api.InputPaths;
+import org.mimtf.api.MethodSpec;
+import org.mimtf.api.MimMethod;
+import org.mimtf.api.RecipeChecks;
 import org.mimtf.config.proto.Beitv2Config;
 import org.mimtf.config.proto.Recipe;
 import org.mimtf.config.proto.TeacherConfig;
-import org.mimtf.methods.api.InputPaths;
-import org.mimtf.methods.api.MethodSpec;
-import org.mimtf.methods.api.MimMethod;
-import org.mimtf.methods.api.RecipeChecks;
 import org.mimtf.teachers.SavedModelTeacher;
 import org.mimtf.teachers.TokenizerIds;
 import org.mimtf.util.UserException;

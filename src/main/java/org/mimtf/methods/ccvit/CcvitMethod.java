@@ -1,14 +1,14 @@
 package org.mimtf.methods.ccvit;
 
 import java.util.List;
+import org.mimtf.api.EncoderSpec;
+import org.mimtf.api.Losses;
+import org.mimtf.api.MimMethod;
+import org.mimtf.api.TowerInputs;
+import org.mimtf.api.TowerOutput;
 import org.mimtf.config.proto.CcvitConfig;
 import org.mimtf.config.proto.Recipe;
 import org.mimtf.data.pipeline.SampleStage;
-import org.mimtf.methods.api.EncoderSpec;
-import org.mimtf.methods.api.Losses;
-import org.mimtf.methods.api.MimMethod;
-import org.mimtf.methods.api.TowerInputs;
-import org.mimtf.methods.api.TowerOutput;
 import org.mimtf.nn.AggregationHead;
 import org.mimtf.nn.Compute;
 import org.mimtf.nn.Dense;

@@ -1,11 +1,11 @@
 package org.mimtf.methods.conmim;
 
+import org.mimtf.api.EncoderSpec;
+import org.mimtf.api.MethodSpec;
+import org.mimtf.api.MimMethod;
+import org.mimtf.api.RecipeChecks;
 import org.mimtf.config.proto.ConmimConfig;
 import org.mimtf.config.proto.Recipe;
-import org.mimtf.methods.api.EncoderSpec;
-import org.mimtf.methods.api.MethodSpec;
-import org.mimtf.methods.api.MimMethod;
-import org.mimtf.methods.api.RecipeChecks;
 import org.mimtf.nn.VitConfig;
 
 /** ConMIM's recipe rules and the encoder it keeps (the momentum encoder by default). */

@@ -1,12 +1,12 @@
 package org.mimtf.methods.moca;
 
+import org.mimtf.api.EncoderSpec;
+import org.mimtf.api.MethodSpec;
+import org.mimtf.api.MimMethod;
+import org.mimtf.api.RecipeChecks;
 import org.mimtf.config.proto.MocaConfig;
 import org.mimtf.config.proto.ModelConfig;
 import org.mimtf.config.proto.Recipe;
-import org.mimtf.methods.api.EncoderSpec;
-import org.mimtf.methods.api.MethodSpec;
-import org.mimtf.methods.api.MimMethod;
-import org.mimtf.methods.api.RecipeChecks;
 import org.mimtf.nn.VitConfig;
 
 /** MOCA's recipe rules and the encoder it keeps (the EMA teacher's, moca.md). */

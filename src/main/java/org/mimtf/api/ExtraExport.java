@@ -1,4 +1,4 @@
-package org.mimtf.methods.api;
+package org.mimtf.api;
 
 import java.io.PrintStream;
 import java.nio.file.Path;

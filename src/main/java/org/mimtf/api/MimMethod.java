@@ -1,4 +1,4 @@
-package org.mimtf.methods.api;
+package org.mimtf.api;
 
 /**
  * A masked-image-modeling method: what is its own (corruptions it asks the pipeline for, heads,

@@ -1,4 +1,4 @@
-package org.mimtf.methods.api;
+package org.mimtf.api;
 
 /**
  * A value per optimizer step, computed on the host and fed to the graph each step (so any schedule

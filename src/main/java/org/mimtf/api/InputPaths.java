@@ -1,4 +1,4 @@
-package org.mimtf.methods.api;
+package org.mimtf.api;
 
 import org.mimtf.config.proto.SourceConfig;
 import org.mimtf.config.proto.TeacherConfig;
