@@ -59,6 +59,22 @@ final class Features {
   }
 
   /**
+   * Checks a train and a test split of {@code d}-dimensional features and their labels in
+   * {@code [0, numClasses)} (row counts, label counts and range, finite values): what k-NN and the
+   * linear probe both need. Returns {nTrain, nTest}.
+   */
+  static int[] checkSplits(float[] train, int[] trainLabels, float[] test, int[] testLabels, int d,
+      int numClasses) {
+    int nTrain = rows("train", train, d);
+    int nTest = rows("test", test, d);
+    checkLabels("train", trainLabels, nTrain, numClasses);
+    checkLabels("test", testLabels, nTest, numClasses);
+    checkFinite("train", train, d);
+    checkFinite("test", test, d);
+    return new int[] {nTrain, nTest};
+  }
+
+  /**
    * The 0-based rank of class {@code c} when the {@code n} scores from {@code off} are sorted best
    * first with ties broken towards the lower class id: the number of classes ranked before it.
    */

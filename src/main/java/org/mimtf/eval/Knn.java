@@ -93,12 +93,9 @@ public final class Knn {
    */
   public static Result classify(float[] train, int[] trainLabels, float[] test, int[] testLabels, int d,
       int numClasses, int k, float temperature, int chunkRows) {
-    int nTrain = Features.rows("train", train, d);
-    int nTest = Features.rows("test", test, d);
-    Features.checkLabels("train", trainLabels, nTrain, numClasses);
-    Features.checkLabels("test", testLabels, nTest, numClasses);
-    Features.checkFinite("train", train, d);
-    Features.checkFinite("test", test, d);
+    int[] n = Features.checkSplits(train, trainLabels, test, testLabels, d, numClasses);
+    int nTrain = n[0];
+    int nTest = n[1];
     if (nTrain == 0) {
       throw new IllegalArgumentException("k-NN needs at least one train row, got 0");
     }

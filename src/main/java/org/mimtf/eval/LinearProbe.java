@@ -150,12 +150,9 @@ public final class LinearProbe {
    */
   public static Result fit(float[] train, int[] trainLabels, float[] test, int[] testLabels, int d,
       int numClasses, Options options) {
-    int nTrain = Features.rows("train", train, d);
-    int nTest = Features.rows("test", test, d);
-    Features.checkLabels("train", trainLabels, nTrain, numClasses);
-    Features.checkLabels("test", testLabels, nTest, numClasses);
-    Features.checkFinite("train", train, d);
-    Features.checkFinite("test", test, d);
+    int[] n = Features.checkSplits(train, trainLabels, test, testLabels, d, numClasses);
+    int nTrain = n[0];
+    int nTest = n[1];
     if (nTrain == 0) {
       throw new IllegalArgumentException("a linear probe needs at least one train row, got 0");
     }
