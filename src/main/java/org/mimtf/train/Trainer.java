@@ -60,6 +60,7 @@ public final class Trainer {
   private final AtomicBoolean stopRequested = new AtomicBoolean();
   private long stopAfterStep = -1;
   private boolean logPlacement;
+  private Path initFrom;
 
   public Trainer(Recipe recipe, MimMethod method, boolean resume, PrintStream console) {
     this.recipe = recipe;
@@ -71,6 +72,15 @@ public final class Trainer {
   /** Stops (with a checkpoint) after this step; for tests of interruption and resume. */
   public Trainer stopAfter(long step) {
     this.stopAfterStep = step;
+    return this;
+  }
+
+  /**
+   * Starts a fresh run from the variables of checkpoint {@code prefix} (e.g. one written by
+   * {@code mimtf weights import}) instead of their initialisation; ignored when resuming.
+   */
+  public Trainer initFrom(Path prefix) {
+    this.initFrom = prefix;
     return this;
   }
 
@@ -156,6 +166,11 @@ public final class Trainer {
           log.info("resumed from " + latest.get() + " at step " + step + " (data position " + dataPosition + ")");
         } else {
           s.initialize();
+          if (initFrom != null) {
+            var l = org.mimtf.weights.InitFrom.apply(s, g, sg.params(), initFrom);
+            log.info("initialised from " + initFrom + ": " + l.direct() + " variables, " + l.copies()
+                + " copies of encoder/ (momentum/teacher), " + l.kept() + " kept their initialisation");
+          }
         }
         if (logPlacement) {
           sg.capturePlacement(runDir.resolve("placement.txt"));
