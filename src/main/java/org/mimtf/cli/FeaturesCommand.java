@@ -90,7 +90,11 @@ final class FeaturesCommand implements Runnable {
           Path file = Path.of(out + name + ".npy");
           Npy.write(file, v, f.shape().asArray());
           System.out.println("wrote " + file + " " + java.util.Arrays.toString(f.shape().asArray()));
-          written.add(Map.of("name", name, "file", file.toString(), "shape", toList(f.shape().asArray())));
+          Map<String, Object> entry = new java.util.LinkedHashMap<>();
+          entry.put("name", name);
+          entry.put("file", file.toString());
+          entry.put("shape", toList(f.shape().asArray()));
+          written.add(entry);
         }
       }
     } catch (IOException e) {
