@@ -42,6 +42,19 @@ class WeightsCliTest {
     CliTest.assertField(ex.lastLine(), "flavour", "\"beit\"");
     CliTest.assertField(ex.lastLine(), "encoder_scope", "\"momentum/encoder\"");
 
+    Path whole = dir.resolve("out/student.safetensors");
+    CliTest.Run ws = CliTest.run("weights", "export", "--recipe", recipe.toString(), "--to", whole.toString(),
+        "--whole-student");
+    assertEquals(0, ws.code(), ws.err());
+    CliTest.assertField(ws.lastLine(), "encoder_scope", "\"encoder\"");
+    Map<String, TensorData> student = org.mimtf.weights.Safetensors.read(whole).tensors();
+    assertTrue(student.containsKey("mask_token") && student.containsKey("blocks.1.attn.q_bias"), student.keySet()
+        .toString());
+    assertTrue(student.keySet().stream().anyMatch(k -> k.startsWith("projector.") || k.contains("head")),
+        "heads of the student: " + student.keySet());
+    assertTrue(student.keySet().stream().noneMatch(k -> k.startsWith("optimizer.") || k.startsWith("momentum.")),
+        student.keySet().toString());
+
     Path imp = dir.resolve("imp");
     CliTest.Run im = CliTest.run("weights", "import", "--recipe", recipe.toString(), "--from", st.toString(), "--out",
         imp.toString());
