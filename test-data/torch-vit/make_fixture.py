@@ -9,6 +9,7 @@ Both: `cls_token`, `patch_embed.proj` (conv), pre-norm blocks, LayerNorm eps 1e-
 `norm` on every token. Written from the papers' and timm's definitions; no timm on this machine.
 
   python3 make_fixture.py            # writes the committed fixture next to this file
+  python3 make_fixture.py odd        # only odd.pth (strided, offset, half, bf16, int64 storages)
   python3 make_fixture.py check --weights W.safetensors --images X.npy --features PREFIX --heads H
                                      # loads a mimtf export strictly and compares with mimtf's outputs
 """
@@ -324,6 +325,25 @@ def make():
     print(json.dumps({"fixture": HERE, "torch": torch.__version__, "max_abs_output": summary}))
 
 
+def make_odd():
+    """Storage layouts a .pth reader must handle: half and bfloat16 tensors, a transposed (strided) view,
+    a slice with a storage offset sharing its storage, an int64 buffer, under 'state_dict' with a
+    'student.' prefix; each next to its float32 contiguous copy under 'expect.' for the test."""
+    gen = torch.Generator().manual_seed(7)
+    base = torch.randn((4, 6), generator=gen)
+    odd = {
+        "half": torch.randn((3, 5), generator=gen).half(),
+        "bf16": torch.randn((2, 7), generator=gen).bfloat16(),
+        "transposed": base.t(),
+        "sliced": base[1:3, 2:5],
+        "index": torch.arange(12).reshape(3, 4),
+        "f64": torch.randn(5, generator=gen).double(),
+    }
+    sd = {"student." + k: v for k, v in odd.items()}
+    sd.update({"expect." + k: v.float().contiguous() for k, v in odd.items()})
+    torch.save({"state_dict": sd, "epoch": 1}, os.path.join(HERE, "odd.pth"))
+
+
 def check(args):
     """Loads a mimtf export (timm names) strictly and compares with mimtf's own outputs."""
     sd = read_safetensors(args.weights)
@@ -360,7 +380,7 @@ def check(args):
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser()
-    p.add_argument("mode", nargs="?", default="make", choices=["make", "check"])
+    p.add_argument("mode", nargs="?", default="make", choices=["make", "odd", "check"])
     p.add_argument("--weights")
     p.add_argument("--images")
     p.add_argument("--features")
@@ -371,5 +391,8 @@ if __name__ == "__main__":
     a = p.parse_args()
     if a.mode == "make":
         make()
+        make_odd()
+    elif a.mode == "odd":
+        make_odd()
     else:
         sys.exit(check(a))

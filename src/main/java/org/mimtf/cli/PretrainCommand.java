@@ -43,7 +43,11 @@ final class PretrainCommand implements Runnable {
     MimMethod method = Methods.create(r);
     Trainer trainer = new Trainer(r, method, resume, System.out).logPlacement(logPlacement);
     if (initFrom != null) {
-      trainer.initFrom(initFrom);
+      trainer.afterInit((s, g, params) -> {
+        var l = org.mimtf.weights.InitFrom.apply(s, g, params, initFrom);
+        return "initialised from " + initFrom + ": " + l.direct() + " variables, " + l.copies()
+            + " copies of encoder/ (momentum/teacher), " + l.kept() + " kept their initialisation";
+      });
     }
     if (stopAfter > 0) {
       trainer.stopAfter(stopAfter);

@@ -60,7 +60,7 @@ public final class Trainer {
   private final AtomicBoolean stopRequested = new AtomicBoolean();
   private long stopAfterStep = -1;
   private boolean logPlacement;
-  private Path initFrom;
+  private InitHook initHook;
 
   public Trainer(Recipe recipe, MimMethod method, boolean resume, PrintStream console) {
     this.recipe = recipe;
@@ -76,11 +76,17 @@ public final class Trainer {
   }
 
   /**
-   * Starts a fresh run from the variables of checkpoint {@code prefix} (e.g. one written by
-   * {@code mimtf weights import}) instead of their initialisation; ignored when resuming.
+   * Changes a fresh run's variables after their initialisation (e.g. {@code pretrain --init-from}
+   * loads an imported checkpoint); not called when resuming. Returns a line for the log.
    */
-  public Trainer initFrom(Path prefix) {
-    this.initFrom = prefix;
+  @FunctionalInterface
+  public interface InitHook {
+    String apply(Session session, Graph graph, org.mimtf.nn.ParamStore params);
+  }
+
+  /** Runs {@code hook} once after a fresh run's variables are initialised. */
+  public Trainer afterInit(InitHook hook) {
+    this.initHook = hook;
     return this;
   }
 
@@ -166,10 +172,8 @@ public final class Trainer {
           log.info("resumed from " + latest.get() + " at step " + step + " (data position " + dataPosition + ")");
         } else {
           s.initialize();
-          if (initFrom != null) {
-            var l = org.mimtf.weights.InitFrom.apply(s, g, sg.params(), initFrom);
-            log.info("initialised from " + initFrom + ": " + l.direct() + " variables, " + l.copies()
-                + " copies of encoder/ (momentum/teacher), " + l.kept() + " kept their initialisation");
+          if (initHook != null) {
+            log.info(initHook.apply(s, g, sg.params()));
           }
         }
         if (logPlacement) {

@@ -54,14 +54,16 @@ public final class EncoderWeights {
       List<Operand<?>> tensors = new ArrayList<>();
       List<String> names = new ArrayList<>(vars.keySet());
       for (var e : vars.entrySet()) {
-        TFloat32 t = TFloat32.tensorOf(Shape.of(e.getValue().shape()), DataBuffers.of(e.getValue().data(), true, false));
+        TensorData v = e.getValue();
+        TFloat32 t = TFloat32.tensorOf(Shape.of(v.shape()), DataBuffers.of(v.data(), true, false));
         feeds.add(t);
         tensors.add(tf.placeholder(TFloat32.class));
       }
       String[] slices = new String[names.size()];
       java.util.Arrays.fill(slices, "");
-      Op save = tf.train.save(tf.constant(prefix.toString()), tf.constant(StdArrays.ndCopyOf(names.toArray(new String[0]))),
-          tf.constant(StdArrays.ndCopyOf(slices)), tensors);
+      Op save = tf.train.save(tf.constant(prefix.toString()),
+          tf.constant(StdArrays.ndCopyOf(names.toArray(new String[0]))), tf.constant(StdArrays.ndCopyOf(slices)),
+          tensors);
       try (Session s = new Session(g)) {
         Session.Runner r = s.runner();
         for (int i = 0; i < tensors.size(); i++) {
@@ -108,7 +110,8 @@ public final class EncoderWeights {
       List<Class<? extends TType>> types = new ArrayList<>();
       names.forEach(n -> types.add(TFloat32.class));
       Restore r = tf.train.restore(tf.constant(prefix.toString()),
-          tf.constant(StdArrays.ndCopyOf(names.toArray(new String[0]))), tf.constant(StdArrays.ndCopyOf(slices)), types);
+          tf.constant(StdArrays.ndCopyOf(names.toArray(new String[0]))), tf.constant(StdArrays.ndCopyOf(slices)),
+          types);
       Session.Runner run = s.runner();
       r.tensors().forEach(run::fetch);
       try (Result res = run.run()) {

@@ -26,10 +26,13 @@ import org.tensorflow.types.family.TType;
  * checkpoint holds (an imported PyTorch encoder, another run's checkpoint) by name. A copy of the
  * encoder under another scope ({@code momentum/encoder/...}, {@code teacher/encoder/...}: the
  * momentum and EMA networks that start as copies of the online encoder) is loaded from
- * {@code encoder/...} too. Shapes must agree; variables the checkpoint lacks keep their
+ * {@code encoder/...} too; no other scope is (a frozen tokenizer's encoder keeps its weights). Shapes must agree; variables the checkpoint lacks keep their
  * initialisation and are counted.
  */
 public final class InitFrom {
+  /** Scopes whose {@code encoder/} starts as a copy of the online encoder (ConMIM, MOCA). */
+  public static final java.util.List<String> COPIES = java.util.List.of("momentum/", "teacher/");
+
   private InitFrom() {}
 
   /** What was restored: variables loaded directly, loaded as copies of {@code encoder/}, left as initialised. */
@@ -56,10 +59,12 @@ public final class InitFrom {
         continue; // a tower's rebound view of the same variable
       }
       String src = stored.containsKey(n) ? n : null;
-      int at = n.indexOf("/encoder/");
-      if (src == null && at >= 0 && stored.containsKey(n.substring(at + 1))) {
-        src = n.substring(at + 1);
-        copies++;
+      for (String copy : COPIES) {
+        String base = n.startsWith(copy) ? n.substring(copy.length()) : null;
+        if (src == null && base != null && base.startsWith("encoder/") && stored.containsKey(base)) {
+          src = base;
+          copies++;
+        }
       }
       if (src != null) {
         List<Long> dims = stored.get(src);

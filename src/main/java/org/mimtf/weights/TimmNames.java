@@ -148,7 +148,8 @@ public final class TimmNames {
       }
       if (c.relPos() == ModelConfig.RelPosBias.PER_BLOCK) {
         requireBeit(f, "a relative position bias");
-        out.put(t + "attn.relative_position_bias_table", get(w, m + PER_BLOCK_REL_SCOPE + "/relative_position_bias_table"));
+        out.put(t + "attn.relative_position_bias_table",
+            get(w, m + PER_BLOCK_REL_SCOPE + "/relative_position_bias_table"));
       }
       out.put(t + "attn.proj.weight", get(w, m + "attn/proj/kernel").transpose2d());
       out.put(t + "attn.proj.bias", get(w, m + "attn/proj/bias"));
@@ -353,8 +354,8 @@ public final class TimmNames {
           true));
       float diff = table.maxAbsDiff(fixed);
       if (diff > 1e-4f) {
-        throw new UserException("pos_embed differs from the 2-D sin-cos table by up to " + diff + ": it was learned; set "
-            + "model.abs_pos_embedding = LEARNED to load it");
+        throw new UserException("pos_embed differs from the 2-D sin-cos table by up to " + diff + ": it was learned; "
+            + "set model.abs_pos_embedding = LEARNED to load it");
       }
       notes.add("pos_embed equals the fixed 2-D sin-cos table (max diff " + diff + "); the recipe computes it");
       return;

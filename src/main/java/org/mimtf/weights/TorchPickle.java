@@ -77,8 +77,8 @@ public final class TorchPickle {
     try {
       zip = new ZipFile(file.toFile());
     } catch (ZipException e) {
-      throw new BadInputException(origin, "not a PyTorch zip checkpoint (torch.save since PyTorch 1.6) nor a "
-          + "safetensors file: " + e.getMessage());
+      throw new BadInputException(origin, "starts like a zip but cannot be opened as one (truncated? torch.save "
+          + "writes a zip since PyTorch 1.6): " + e.getMessage());
     } catch (IOException e) {
       throw new BadInputException(origin, "cannot read: " + e.getMessage(), e);
     }

@@ -78,7 +78,8 @@ public final class WeightsTransfer {
   }
 
   /** What {@link #exportFile} wrote. */
-  public record ExportReport(Path file, TimmNames.Flavour flavour, String scope, int tensors, int extraStudentTensors) {}
+  public record ExportReport(Path file, TimmNames.Flavour flavour, String scope, int tensors,
+      int extraStudentTensors) {}
 
   /**
    * Writes the encoder {@code spec} of checkpoint {@code ckpt} under timm names to {@code file}; with
