@@ -3,8 +3,8 @@ package org.mimtf.cli;
 import java.nio.file.Path;
 import org.mimtf.config.proto.Recipe;
 import org.mimtf.export.Exports;
-import org.mimtf.methods.EncoderSpec;
-import org.mimtf.methods.Methods;
+import org.mimtf.api.EncoderSpec;
+import org.mimtf.methods.MethodRegistry;
 import org.mimtf.train.Checkpoints;
 import org.mimtf.util.Json;
 import org.mimtf.util.UserException;
@@ -52,7 +52,7 @@ final class WeightsCommand implements Runnable {
     @Override
     public void run() {
       Recipe r = recipe.load();
-      EncoderSpec spec = Methods.encoderSpec(r);
+      EncoderSpec spec = MethodRegistry.encoderSpec(r);
       String stem = from.getFileName().toString().replaceFirst("\\.(safetensors|pth|pt|bin)$", "");
       Path dir = out != null ? out : Path.of("imported", stem);
       WeightsTransfer.ImportReport rep = WeightsTransfer.importFile(from, key, spec.config(), dir, allowMissing,
@@ -102,7 +102,7 @@ final class WeightsCommand implements Runnable {
     @Override
     public void run() {
       Recipe r = recipe.load();
-      EncoderSpec spec = Methods.encoderSpec(r);
+      EncoderSpec spec = MethodRegistry.encoderSpec(r);
       Path ckpt = checkpoint != null ? checkpoint : new Checkpoints(Path.of(r.getTraining().getRunDir())
           .resolve("checkpoints"), 1).latest().orElseThrow(() -> new UserException("no checkpoint in "
           + r.getTraining().getRunDir() + "/checkpoints: pre-train first, or pass --checkpoint"));

@@ -6,7 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.mimtf.export.EncoderExporter;
-import org.mimtf.methods.EncoderSpec;
+import org.mimtf.api.EncoderSpec;
 import org.mimtf.nn.VitConfig;
 import org.mimtf.util.Json;
 import org.mimtf.util.UserException;

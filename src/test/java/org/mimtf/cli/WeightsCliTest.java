@@ -10,8 +10,8 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.mimtf.config.proto.Recipe;
-import org.mimtf.methods.EncoderSpec;
-import org.mimtf.methods.Methods;
+import org.mimtf.api.EncoderSpec;
+import org.mimtf.methods.MethodRegistry;
 import org.mimtf.testing.TinyRecipes;
 import org.mimtf.train.Checkpoints;
 import org.mimtf.util.Npy;
@@ -63,7 +63,7 @@ class WeightsCliTest {
     CliTest.assertField(im.lastLine(), "missing", "[]");
     CliTest.assertField(im.lastLine(), "ignored", "[]");
 
-    EncoderSpec spec = Methods.encoderSpec(r);
+    EncoderSpec spec = MethodRegistry.encoderSpec(r);
     Map<String, TensorData> original = EncoderWeights.readEncoder(spec.config(), spec.scope(), ckpt);
     Map<String, TensorData> back = EncoderWeights.readEncoder(spec.config(), "encoder",
         imp.resolve("checkpoints/ckpt-0"));
