@@ -25,6 +25,8 @@ import picocli.CommandLine;
       TokenizerCommand.class,
       PretrainCommand.class,
       ExportCommand.class,
+      WeightsCommand.class,
+      FeaturesCommand.class,
       EvalCommand.class,
       InspectCommand.class,
       BenchCommand.class,

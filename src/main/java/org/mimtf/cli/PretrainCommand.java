@@ -28,6 +28,11 @@ final class PretrainCommand implements Runnable {
       description = "Write where every op of the first step ran to <run_dir>/placement.txt (and a summary here).")
   boolean logPlacement;
 
+  @Option(names = "--init-from", paramLabel = "PREFIX", description = "Start from the variables of this checkpoint "
+      + "(e.g. imported/<name>/checkpoints/ckpt-0 from 'mimtf weights import'); the others keep their "
+      + "initialisation.")
+  Path initFrom;
+
   @Option(names = "--stop-after", paramLabel = "STEP", description = "Checkpoint and stop after this step.")
   long stopAfter = -1;
 
@@ -36,6 +41,13 @@ final class PretrainCommand implements Runnable {
     Recipe r = recipe.load();
     MimMethod method = MethodRegistry.create(r);
     Trainer trainer = new Trainer(r, method, resume, System.out).logPlacement(logPlacement);
+    if (initFrom != null) {
+      trainer.afterInit((s, g, params) -> {
+        var l = org.mimtf.weights.InitFrom.apply(s, g, params, initFrom);
+        return "initialised from " + initFrom + ": " + l.direct() + " variables, " + l.copies()
+            + " copies of encoder/ (momentum/teacher), " + l.kept() + " kept their initialisation";
+      });
+    }
     if (stopAfter > 0) {
       trainer.stopAfter(stopAfter);
     }

@@ -54,6 +54,7 @@ public final class Trainer {
   private final AtomicBoolean stopRequested = new AtomicBoolean();
   private long stopAfterStep = -1;
   private boolean logPlacement;
+  private InitHook initHook;
 
   public Trainer(Recipe recipe, TrainingTask method, boolean resume, PrintStream console) {
     this.recipe = recipe;
@@ -65,6 +66,21 @@ public final class Trainer {
   /** Stops (with a checkpoint) after this step; for tests of interruption and resume. */
   public Trainer stopAfter(long step) {
     this.stopAfterStep = step;
+    return this;
+  }
+
+  /**
+   * Changes a fresh run's variables after their initialisation (e.g. {@code pretrain --init-from}
+   * loads an imported checkpoint); not called when resuming. Returns a line for the log.
+   */
+  @FunctionalInterface
+  public interface InitHook {
+    String apply(Session session, Graph graph, org.mimtf.nn.ParamStore params);
+  }
+
+  /** Runs {@code hook} once after a fresh run's variables are initialised. */
+  public Trainer afterInit(InitHook hook) {
+    this.initHook = hook;
     return this;
   }
 
@@ -150,6 +166,9 @@ public final class Trainer {
           log.info("resumed from " + latest.get() + " at step " + step + " (data position " + dataPosition + ")");
         } else {
           s.initialize();
+          if (initHook != null) {
+            log.info(initHook.apply(s, g, sg.params()));
+          }
         }
         if (logPlacement) {
           sg.capturePlacement(runDir.resolve("placement.txt"));
