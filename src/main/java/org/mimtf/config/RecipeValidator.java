@@ -53,6 +53,7 @@ public final class RecipeValidator {
     optimizer("optimizer", r.getOptimizer());
     schedule("schedule", r.getSchedule());
     training("training", r.getTraining());
+    problems.addAll(org.mimtf.cluster.ClusterValidator.validate("training.cluster", r.getTraining().getCluster()));
     if (r.getEval().hasTrain()) {
       source("eval.train", r.getEval().getTrain(), false);
     }

@@ -60,6 +60,7 @@ public final class Trainer {
   private final AtomicBoolean stopRequested = new AtomicBoolean();
   private long stopAfterStep = -1;
   private boolean logPlacement;
+  private RunTarget runTarget = RunTarget.LOCAL;
 
   public Trainer(Recipe recipe, MimMethod method, boolean resume, PrintStream console) {
     this.recipe = recipe;
@@ -77,6 +78,12 @@ public final class Trainer {
   /** Records where each op of the first step ran, in {@code <run_dir>/placement.txt}. */
   public Trainer logPlacement(boolean on) {
     this.logPlacement = on;
+    return this;
+  }
+
+  /** Where the steps run (default: this process); a cluster run passes the chief's target. */
+  public Trainer runOn(RunTarget target) {
+    this.runTarget = target;
     return this;
   }
 
@@ -128,7 +135,7 @@ public final class Trainer {
     Map<String, Schedules.Schedule> scalarSchedules = method.scalarSchedules(total);
     Compute compute = new Compute(Compute.Precision.valueOf(t.getPrecision().name()));
 
-    List<String> devices = Devices.towers(t.getDevices());
+    List<String> devices = runTarget.towerDevices(t);
     try (RunLog log = new RunLog(runDir, console)) {
       long tb = System.nanoTime();
       StepGraph sg = new StepGraph(method, fields, recipe.getOptimizer(), compute, t.getGradAccumSteps(),
@@ -145,7 +152,7 @@ public final class Trainer {
         log.info("towers on " + devices + " (global batch " + globalBatch + ", " + t.getBatchSize() / devices.size()
             + " per tower)");
       }
-      try (sg; Session s = new Session(g, SessionConfigs.training(t, devices))) {
+      try (sg; Session s = runTarget.open(g, t, devices)) {
         long step = 0;
         long dataPosition = 0;
         if (latest.isPresent()) {
