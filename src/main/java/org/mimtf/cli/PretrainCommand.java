@@ -63,7 +63,9 @@ final class PretrainCommand implements Runnable {
       try {
         s = trainer.runOn(target).run();
       } catch (RuntimeException e) {
-        throw target.explain(e, Path.of(r.getTraining().getRunDir()), r.getTraining().getKeepCheckpoints());
+        throw target.explain(e);
+      } finally {
+        target.trainingDone();
       }
     }
     Path export = null;

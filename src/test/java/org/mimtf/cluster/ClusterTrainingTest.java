@@ -204,6 +204,7 @@ class ClusterTrainingTest {
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
         .redirectOutput(dir.resolve(name + ".log").toFile());
     pb.environment().put("TF_CPP_MIN_LOG_LEVEL", "2");
+    pb.environment().put("GRPC_FAIL_FAST", "true"); // as scripts/mimtf sets it
     pb.environment().remove(TfConfig.ENV);
     if (tfConfig != null) {
       pb.environment().put(TfConfig.ENV, tfConfig);
