@@ -2,7 +2,7 @@ package org.mimtf.cli;
 
 import java.nio.file.Path;
 import org.mimtf.bench.StepBench;
-import org.mimtf.cluster.ClusterBench;
+import org.mimtf.bench.ClusterBench;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

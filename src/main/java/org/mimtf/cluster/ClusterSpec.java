@@ -3,9 +3,9 @@ package org.mimtf.cluster;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import org.mimtf.config.RecipeException;
 import org.mimtf.config.proto.ClusterConfig;
 import org.mimtf.config.proto.TrainingConfig;
+import org.mimtf.util.UserException;
 import org.tensorflow.proto.ClusterDef;
 import org.tensorflow.proto.ConfigProto;
 import org.tensorflow.proto.JobDef;
@@ -58,7 +58,7 @@ public final class ClusterSpec {
   /**
    * The cluster of a run: {@code tfConfig} (the {@code TF_CONFIG} value; null or blank: unset) wins over
    * {@code training.cluster}; {@code taskType} / {@code taskIndex} (the command line; null: unset) win
-   * over both. Empty when there is no cluster (one process). Throws {@link RecipeException} naming the
+   * over both. Empty when there is no cluster (one process). Throws {@link UserException} naming the
    * field of every problem.
    */
   public static Optional<ClusterSpec> resolve(TrainingConfig t, String tfConfig, String taskType,
@@ -73,7 +73,7 @@ public final class ClusterSpec {
       source = "training.cluster";
     } else {
       if (taskType != null || taskIndex != null) {
-        throw new RecipeException("--task", "there is no cluster: set training.cluster or TF_CONFIG");
+        throw new UserException("--task/--job: there is no cluster: set training.cluster or TF_CONFIG");
       }
       return Optional.empty();
     }
@@ -89,8 +89,10 @@ public final class ClusterSpec {
     }
     c = b.build();
     List<String> problems = ClusterValidator.validate(source.equals(TfConfig.ENV) ? "TF_CONFIG" : source, c);
-    if (!problems.isEmpty()) {
-      throw new RecipeException(source, problems);
+    if (problems.size() == 1) {
+      throw new UserException(source + ": " + problems.get(0));
+    } else if (!problems.isEmpty()) {
+      throw new UserException(source + ": " + problems.size() + " problems\n  - " + String.join("\n  - ", problems));
     }
     return Optional.of(new ClusterSpec(c, source));
   }

@@ -2,9 +2,9 @@ package org.mimtf.cluster;
 
 import java.util.List;
 import java.util.Map;
-import org.mimtf.config.RecipeException;
 import org.mimtf.config.proto.ClusterConfig;
 import org.mimtf.util.JsonReader;
+import org.mimtf.util.UserException;
 
 /**
  * The {@code TF_CONFIG} environment variable of Python TensorFlow's distribution strategies
@@ -18,8 +18,12 @@ public final class TfConfig {
 
   private TfConfig() {}
 
+  private static UserException bad(String problem) {
+    return new UserException(ENV + ": " + problem);
+  }
+
   /**
-   * Parses {@code json}; a malformed document throws {@link RecipeException} naming {@code TF_CONFIG} and
+   * Parses {@code json}; a malformed document throws {@link UserException} naming {@code TF_CONFIG} and
    * the part that is wrong. Timeouts are taken from {@code defaults} (the recipe's cluster section).
    */
   public static ClusterConfig parse(String json, ClusterConfig defaults) {
@@ -27,26 +31,26 @@ public final class TfConfig {
     try {
       root = JsonReader.parse(json);
     } catch (IllegalArgumentException e) {
-      throw new RecipeException(ENV, "is not JSON: " + e.getMessage());
+      throw bad("is not JSON: " + e.getMessage());
     }
     if (!(root instanceof Map<?, ?> top)) {
-      throw new RecipeException(ENV, "must be a JSON object with \"cluster\" and \"task\"");
+      throw bad("must be a JSON object with \"cluster\" and \"task\"");
     }
     ClusterConfig.Builder b = ClusterConfig.newBuilder()
         .setConnectTimeoutSeconds(defaults.getConnectTimeoutSeconds())
         .setStepTimeoutSeconds(defaults.getStepTimeoutSeconds());
     if (!(top.get("cluster") instanceof Map<?, ?> cluster)) {
-      throw new RecipeException(ENV, "has no \"cluster\" object (expected {\"cluster\": {\"worker\": "
+      throw bad("has no \"cluster\" object (expected {\"cluster\": {\"worker\": "
           + "[\"host:port\", ...]}, ...})");
     }
     for (var e : cluster.entrySet()) {
       if (!(e.getValue() instanceof List<?> tasks)) {
-        throw new RecipeException(ENV, "cluster." + e.getKey() + " must be a list of \"host:port\" strings");
+        throw bad("cluster." + e.getKey() + " must be a list of \"host:port\" strings");
       }
       ClusterConfig.Job.Builder job = ClusterConfig.Job.newBuilder().setName(String.valueOf(e.getKey()));
       for (int i = 0; i < tasks.size(); i++) {
         if (!(tasks.get(i) instanceof String s)) {
-          throw new RecipeException(ENV, "cluster." + e.getKey() + "[" + i + "] (" + tasks.get(i)
+          throw bad("cluster." + e.getKey() + "[" + i + "] (" + tasks.get(i)
               + ") must be a \"host:port\" string");
         }
         job.addTasks(s);
@@ -56,7 +60,7 @@ public final class TfConfig {
     Object task = top.get("task");
     if (task != null) {
       if (!(task instanceof Map<?, ?> t)) {
-        throw new RecipeException(ENV, "task must be an object like {\"type\": \"worker\", \"index\": 0}");
+        throw bad("task must be an object like {\"type\": \"worker\", \"index\": 0}");
       }
       if (t.get("type") != null) {
         b.setTaskType(String.valueOf(t.get("type")));
@@ -64,7 +68,7 @@ public final class TfConfig {
       Object index = t.get("index");
       if (index != null) {
         if (!(index instanceof Double d) || d != Math.rint(d)) {
-          throw new RecipeException(ENV, "task.index (" + index + ") must be an integer");
+          throw bad("task.index (" + index + ") must be an integer");
         }
         b.setTaskIndex(d.intValue());
       }

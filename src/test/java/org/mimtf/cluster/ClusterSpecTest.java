@@ -17,6 +17,7 @@ import org.mimtf.config.proto.ClusterConfig;
 import org.mimtf.config.proto.TrainingConfig;
 import org.mimtf.testing.TinyRecipes;
 import org.mimtf.util.JsonReader;
+import org.mimtf.util.UserException;
 import org.tensorflow.proto.ServerDef;
 
 /** The cluster as data: recipe section, TF_CONFIG, validation with the field named, tower devices. */
@@ -38,7 +39,7 @@ class ClusterSpecTest {
   void noClusterIsOneProcess() {
     assertTrue(ClusterSpec.resolve(TrainingConfig.getDefaultInstance(), null, null, null).isEmpty());
     assertTrue(ClusterSpec.resolve(TrainingConfig.getDefaultInstance(), "  ", null, null).isEmpty());
-    RecipeException e = assertThrows(RecipeException.class,
+    UserException e = assertThrows(UserException.class,
         () -> ClusterSpec.resolve(TrainingConfig.getDefaultInstance(), null, "worker", 1));
     assertTrue(e.getMessage().contains("training.cluster or TF_CONFIG"), e.getMessage());
   }
@@ -114,16 +115,16 @@ class ClusterSpecTest {
         .build());
     assertEquals(List.of("training.cluster.job[0].tasks has 2 entries: there is one chief"), p);
 
-    RecipeException e = assertThrows(RecipeException.class, () -> ClusterSpec.resolve(TrainingConfig
+    UserException e = assertThrows(UserException.class, () -> ClusterSpec.resolve(TrainingConfig
         .getDefaultInstance(), "{\"cluster\": {\"worker\": [\"a:1\", \"a:1\"]}, \"task\": {\"type\": \"chief\"}}",
         null, null));
     assertTrue(e.getMessage().contains("TF_CONFIG cluster.worker[1] (\"a:1\") is the same host:port as "
         + "TF_CONFIG cluster.worker[0]"), e.getMessage());
     assertTrue(e.getMessage().contains("TF_CONFIG task.type (\"chief\") is not a job of the cluster"), e.getMessage());
-    e = assertThrows(RecipeException.class, () -> ClusterSpec.resolve(TrainingConfig.getDefaultInstance(),
+    e = assertThrows(UserException.class, () -> ClusterSpec.resolve(TrainingConfig.getDefaultInstance(),
         "{\"cluster\": {\"worker\": [\"a:1\"]}, \"task\": {\"index\": 0.5}}", null, null));
     assertEquals("TF_CONFIG: task.index (0.5) must be an integer", e.getMessage());
-    e = assertThrows(RecipeException.class, () -> ClusterSpec.resolve(TrainingConfig.getDefaultInstance(),
+    e = assertThrows(UserException.class, () -> ClusterSpec.resolve(TrainingConfig.getDefaultInstance(),
         "{\"cluster\": [", null, null));
     assertTrue(e.getMessage().startsWith("TF_CONFIG: is not JSON: expected a value at character 13"), e.getMessage());
   }

@@ -1,4 +1,4 @@
-package org.mimtf.cluster;
+package org.mimtf.bench;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -9,8 +9,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
-import org.mimtf.bench.MaskedTokenModel;
-import org.mimtf.bench.StepBench;
+import org.mimtf.cluster.ClusterRunTarget;
+import org.mimtf.cluster.ClusterSpec;
+import org.mimtf.cluster.TfConfig;
 import org.mimtf.config.proto.ClusterConfig;
 import org.mimtf.config.proto.ModelConfig;
 import org.mimtf.config.proto.OptimizerConfig;
@@ -69,6 +70,7 @@ public final class ClusterBench {
       out.printf("%d tower(s) in one process: %.1f ms/step%n", n, inProcess);
       double clustered = Double.NaN;
       long crossBytes = 0;
+      long inputBytes = 0;
       if (n > 1) {
         int[] ports = freePorts(n);
         ClusterConfig.Builder cc = ClusterConfig.newBuilder().addJob(ClusterConfig.Job.newBuilder().setName("chief")
@@ -92,7 +94,9 @@ public final class ClusterBench {
               Session s = target.open(sg.graph(), ct, devices)) {
             s.initialize();
             clustered = median(sg, s, b, warmup, steps);
-            crossBytes = crossTaskBytes(sg, s, b);
+            long[] bytes = crossTaskBytes(sg, s, b);
+            crossBytes = bytes[0];
+            inputBytes = bytes[1];
           } finally {
             target.trainingDone();
           }
@@ -102,13 +106,13 @@ public final class ClusterBench {
             p.waitFor(30, TimeUnit.SECONDS);
           }
         }
-        out.printf("%d processes: %.1f ms/step (%.2fx the in-process towers), %.2f MB between tasks per step%n", n,
-            clustered, clustered / inProcess, crossBytes / 1e6);
+        out.printf("%d processes: %.1f ms/step (%.2fx the in-process towers), %.2f MB between tasks per step, "
+            + "%.2f MB of it input%n", n, clustered, clustered / inProcess, crossBytes / 1e6, inputBytes / 1e6);
       }
       double ms = n == 1 ? inProcess : clustered;
       rows.add(Json.obj().put("processes", n).put("ms_per_step", ms).put("images_per_s", c.batch() * 1000.0 / ms)
           .put("in_process_towers_ms_per_step", inProcess).put("overhead_vs_in_process", ms / inProcess)
-          .put("bytes_between_tasks_per_step", crossBytes));
+          .put("bytes_between_tasks_per_step", crossBytes).put("input_bytes_between_tasks_per_step", inputBytes));
     }
     return Json.obj().put("bench", "cluster").put("config", c.name()).put("global_batch", c.batch())
         .put("steps", steps).put("param_bytes", paramBytes).put("runs", rows);
@@ -145,9 +149,10 @@ public final class ClusterBench {
 
   /**
    * Bytes received by one task from another in one traced step: the outputs of {@code _Recv} nodes of
-   * the partition graphs whose {@code send_device} is on a different task, sized by step stats.
+   * the partition graphs whose {@code send_device} is on a different task, sized by step stats; and
+   * the part of it that is input (tensors of the {@code inputs/} scope: the fed batch's slices).
    */
-  static long crossTaskBytes(StepGraph sg, Session s, Batch b) {
+  static long[] crossTaskBytes(StepGraph sg, Session s, Batch b) {
     List<org.tensorflow.Tensor> owned = new ArrayList<>();
     try {
       Session.Runner r = sg.feed(s, b, 1_000_000, 1e-3, 0.05, Map.of(), 0, owned).addTarget(sg.trainTarget(true))
@@ -155,32 +160,42 @@ public final class ClusterBench {
               .setOutputPartitionGraphs(true).build());
       try (var res = r.runAndFetchMetadata()) {
         RunMetadata md = res.getMetadata().orElseThrow();
-        java.util.Set<String> remoteRecvs = new java.util.HashSet<>();
+        Map<String, Boolean> remoteRecvs = new java.util.HashMap<>();
         for (GraphDef part : md.getPartitionGraphsList()) {
           for (NodeDef n : part.getNodeList()) {
             if (n.getOp().equals("_Recv") && n.containsAttr("send_device") && n.containsAttr("recv_device")
                 && !task(n.getAttrOrThrow("send_device").getS().toStringUtf8())
                     .equals(task(n.getAttrOrThrow("recv_device").getS().toStringUtf8()))) {
-              remoteRecvs.add(n.getName());
+              remoteRecvs.put(n.getName(),
+                  isInput(n.getAttrOrThrow("tensor_name").getS().toStringUtf8()));
             }
           }
         }
         long bytes = 0;
+        long input = 0;
         StepStats st = md.getStepStats();
         for (var dev : st.getDevStatsList()) {
           for (var ns : dev.getNodeStatsList()) {
-            if (remoteRecvs.contains(ns.getNodeName())) {
+            Boolean isInput = remoteRecvs.get(ns.getNodeName());
+            if (isInput != null) {
               for (var o : ns.getOutputList()) {
-                bytes += o.getTensorDescription().getAllocationDescription().getRequestedBytes();
+                long n = o.getTensorDescription().getAllocationDescription().getRequestedBytes();
+                bytes += n;
+                input += isInput ? n : 0;
               }
             }
           }
         }
-        return bytes;
+        return new long[] {bytes, input};
       }
     } finally {
       owned.forEach(org.tensorflow.Tensor::close);
     }
+  }
+
+  /** The partitioner names a transfer {@code edge_<id>_<source node>}; input sources are under inputs/. */
+  static boolean isInput(String tensorName) {
+    return tensorName.startsWith("inputs/") || tensorName.matches("edge_\\d+_inputs/.*");
   }
 
   private static String task(String device) {
