@@ -28,7 +28,6 @@ import org.tensorflow.proto.GraphDef;
 import org.tensorflow.proto.NodeDef;
 import org.tensorflow.proto.RunMetadata;
 import org.tensorflow.proto.RunOptions;
-import org.tensorflow.proto.StepStats;
 
 /**
  * {@code bench cluster}: the step of {@code bench step}'s model and global batch with its towers in 1, 2
@@ -41,8 +40,10 @@ public final class ClusterBench {
   private ClusterBench() {}
 
   /** Runs the benchmark for 1..maxProcesses; {@code recipe} is any valid recipe (the workers need one). */
-  public static Json.Obj run(StepBench.Config c, int maxProcesses, int warmup, int steps, Path recipe,
-      PrintStream out) throws IOException, InterruptedException {
+  public static Json.Obj run(StepBench.Config config, int globalBatch, int maxProcesses, int warmup, int steps,
+      Path recipe, PrintStream out) throws IOException, InterruptedException {
+    StepBench.Config c = new StepBench.Config(config.name(), config.image(), config.patch(), config.width(),
+        config.depth(), config.heads(), globalBatch);
     VitConfig vit = new VitConfig(c.width(), c.depth(), c.heads(), 4 * c.width(), c.image(), c.patch(), 3,
         ModelConfig.AbsPosEmbedding.ABS_NONE, ModelConfig.RelPosBias.SHARED, ModelConfig.QkvBias.QV_BIAS, 0.1f, 0f,
         1e-6f, ModelConfig.Init.BEIT, new float[] {0.5f, 0.5f, 0.5f}, new float[] {0.5f, 0.5f, 0.5f}, 0);
@@ -71,6 +72,7 @@ public final class ClusterBench {
       double clustered = Double.NaN;
       long crossBytes = 0;
       long inputBytes = 0;
+      long unsized = 0;
       if (n > 1) {
         int[] ports = freePorts(n);
         ClusterConfig.Builder cc = ClusterConfig.newBuilder().addJob(ClusterConfig.Job.newBuilder().setName("chief")
@@ -97,6 +99,7 @@ public final class ClusterBench {
             long[] bytes = crossTaskBytes(sg, s, b);
             crossBytes = bytes[0];
             inputBytes = bytes[1];
+            unsized = bytes[2];
           } finally {
             target.trainingDone();
           }
@@ -107,12 +110,14 @@ public final class ClusterBench {
           }
         }
         out.printf("%d processes: %.1f ms/step (%.2fx the in-process towers), %.2f MB between tasks per step, "
-            + "%.2f MB of it input%n", n, clustered, clustered / inProcess, crossBytes / 1e6, inputBytes / 1e6);
+            + "%.2f MB of it input (%d transfers not sized)%n", n, clustered, clustered / inProcess, crossBytes / 1e6,
+            inputBytes / 1e6, unsized);
       }
       double ms = n == 1 ? inProcess : clustered;
       rows.add(Json.obj().put("processes", n).put("ms_per_step", ms).put("images_per_s", c.batch() * 1000.0 / ms)
           .put("in_process_towers_ms_per_step", inProcess).put("overhead_vs_in_process", ms / inProcess)
-          .put("bytes_between_tasks_per_step", crossBytes).put("input_bytes_between_tasks_per_step", inputBytes));
+          .put("bytes_between_tasks_per_step", crossBytes).put("input_bytes_between_tasks_per_step", inputBytes)
+          .put("transfers_not_sized", unsized));
     }
     return Json.obj().put("bench", "cluster").put("config", c.name()).put("global_batch", c.batch())
         .put("steps", steps).put("param_bytes", paramBytes).put("runs", rows);
@@ -148,45 +153,59 @@ public final class ClusterBench {
   }
 
   /**
-   * Bytes received by one task from another in one traced step: the outputs of {@code _Recv} nodes of
-   * the partition graphs whose {@code send_device} is on a different task, sized by step stats; and
-   * the part of it that is input (tensors of the {@code inputs/} scope: the fed batch's slices).
+   * Bytes received by one task from another in one step, from the partition graphs TF ran: every
+   * {@code _Recv} whose {@code send_device} is on another task moves one tensor, named by the
+   * partitioner {@code edge_<id>_<source op>}; its size is the source's static shape in the step's
+   * graph (a batch dimension counted at the per-tower batch) times its type's width. Returns
+   * {total, input (tensors of the {@code inputs/} scope: the fed batch's slices), tensors not sized}.
    */
   static long[] crossTaskBytes(StepGraph sg, Session s, Batch b) {
     List<org.tensorflow.Tensor> owned = new ArrayList<>();
     try {
       Session.Runner r = sg.feed(s, b, 1_000_000, 1e-3, 0.05, Map.of(), 0, owned).addTarget(sg.trainTarget(true))
-          .setOptions(RunOptions.newBuilder().setTraceLevel(RunOptions.TraceLevel.FULL_TRACE)
-              .setOutputPartitionGraphs(true).build());
+          .setOptions(RunOptions.newBuilder().setOutputPartitionGraphs(true).build());
       try (var res = r.runAndFetchMetadata()) {
         RunMetadata md = res.getMetadata().orElseThrow();
-        Map<String, Boolean> remoteRecvs = new java.util.HashMap<>();
-        for (GraphDef part : md.getPartitionGraphsList()) {
-          for (NodeDef n : part.getNodeList()) {
-            if (n.getOp().equals("_Recv") && n.containsAttr("send_device") && n.containsAttr("recv_device")
-                && !task(n.getAttrOrThrow("send_device").getS().toStringUtf8())
-                    .equals(task(n.getAttrOrThrow("recv_device").getS().toStringUtf8()))) {
-              remoteRecvs.put(n.getName(),
-                  isInput(n.getAttrOrThrow("tensor_name").getS().toStringUtf8()));
-            }
-          }
-        }
+        long perTower = b.size() / sg.towers();
         long bytes = 0;
         long input = 0;
-        StepStats st = md.getStepStats();
-        for (var dev : st.getDevStatsList()) {
-          for (var ns : dev.getNodeStatsList()) {
-            Boolean isInput = remoteRecvs.get(ns.getNodeName());
-            if (isInput != null) {
-              for (var o : ns.getOutputList()) {
-                long n = o.getTensorDescription().getAllocationDescription().getRequestedBytes();
-                bytes += n;
-                input += isInput ? n : 0;
+        long unsized = 0;
+        for (GraphDef part : md.getPartitionGraphsList()) {
+          for (NodeDef n : part.getNodeList()) {
+            if (!n.getOp().equals("_Recv") || !n.containsAttr("send_device") || !n.containsAttr("recv_device")
+                || task(n.getAttrOrThrow("send_device").getS().toStringUtf8())
+                    .equals(task(n.getAttrOrThrow("recv_device").getS().toStringUtf8()))) {
+              continue;
+            }
+            String tensor = n.getAttrOrThrow("tensor_name").getS().toStringUtf8();
+            String src = tensor.replaceFirst("^edge_\\d+_", "");
+            var op = sg.graph().operation(src);
+            int width = switch (n.getAttrOrThrow("tensor_type").getType().getNumber()) {
+              case 1, 3 -> 4; // float, int32
+              case 2, 9 -> 8; // double, int64
+              case 14, 19 -> 2; // bfloat16, half
+              case 10 -> 1; // bool
+              default -> 0;
+            };
+            long size = -1;
+            if (op != null && width > 0 && op.numOutputs() > 0) {
+              org.tensorflow.ndarray.Shape shape = op.output(0).shape();
+              if (!shape.isUnknown()) {
+                size = width;
+                for (long d : shape.asArray()) {
+                  size *= d < 0 ? perTower : d;
+                }
               }
             }
+            if (size < 0) {
+              unsized++;
+              continue;
+            }
+            bytes += size;
+            input += isInput(tensor) ? size : 0;
           }
         }
-        return new long[] {bytes, input};
+        return new long[] {bytes, input, unsized};
       }
     } finally {
       owned.forEach(org.tensorflow.Tensor::close);

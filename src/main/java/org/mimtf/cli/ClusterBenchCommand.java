@@ -14,6 +14,10 @@ final class ClusterBenchCommand implements Runnable {
   @Option(names = "--config", description = "cpu-s or cpu-m, default ${DEFAULT-VALUE}.")
   String config = "cpu-s";
 
+  @Option(names = "--batch", description = "Global batch, split over all towers (divisible by 1..--processes), "
+      + "default ${DEFAULT-VALUE}.")
+  int batch = 48;
+
   @Option(names = "--processes", description = "Up to this many processes, default ${DEFAULT-VALUE}.")
   int processes = 3;
 
@@ -30,7 +34,7 @@ final class ClusterBenchCommand implements Runnable {
   @Override
   public void run() {
     try {
-      System.out.println(ClusterBench.run(StepBench.named(config), processes, warmup, steps, recipe, System.out));
+      System.out.println(ClusterBench.run(StepBench.named(config), batch, processes, warmup, steps, recipe, System.out));
     } catch (java.io.IOException e) {
       throw new java.io.UncheckedIOException(e);
     } catch (InterruptedException e) {
