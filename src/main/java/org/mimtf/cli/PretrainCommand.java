@@ -1,12 +1,11 @@
 package org.mimtf.cli;
 
 import java.nio.file.Path;
+import org.mimtf.api.MimMethod;
 import org.mimtf.cluster.ClusterRunTarget;
 import org.mimtf.cluster.ClusterSpec;
 import org.mimtf.config.proto.Recipe;
-import org.mimtf.export.Exports;
-import org.mimtf.methods.MimMethod;
-import org.mimtf.methods.Methods;
+import org.mimtf.methods.MethodRegistry;
 import org.mimtf.train.Trainer;
 import org.mimtf.util.Json;
 import picocli.CommandLine.Command;
@@ -49,7 +48,7 @@ final class PretrainCommand implements Runnable {
       WorkerCommand.serve(cluster.get(), r, false);
       return;
     }
-    MimMethod method = Methods.create(r);
+    MimMethod method = MethodRegistry.create(r);
     Trainer trainer = new Trainer(r, method, resume, System.out).logPlacement(logPlacement);
     if (stopAfter > 0) {
       trainer.stopAfter(stopAfter);
@@ -70,7 +69,7 @@ final class PretrainCommand implements Runnable {
     }
     Path export = null;
     if (!noExport && !s.interrupted()) {
-      export = Exports.exportRun(r, method.encoder(), s.lastCheckpoint(), System.out);
+      export = MethodRegistry.exportRun(r, method.encoder(), s.lastCheckpoint(), System.out);
     }
     Json.Obj out = Json.obj().put("method", method.name()).put("run_dir", s.runDir().toString())
         .put("steps", s.step()).put("total_steps", s.totalSteps()).put("train_seconds", s.trainSeconds())

@@ -23,7 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.mimtf.config.proto.ClusterConfig;
 import org.mimtf.config.proto.Recipe;
 import org.mimtf.export.CheckpointIndex;
-import org.mimtf.methods.Methods;
+import org.mimtf.methods.MethodRegistry;
 import org.mimtf.testing.TinyRecipes;
 import org.mimtf.train.Checkpoints;
 import org.mimtf.train.Trainer;
@@ -147,7 +147,7 @@ class ClusterTrainingTest {
   // ---- helpers ----------------------------------------------------------------------------------
 
   private static Map<Long, Double> trainInProcess(Recipe r) {
-    new Trainer(r, Methods.create(r), false, new PrintStream(new ByteArrayOutputStream())).run();
+    new Trainer(r, MethodRegistry.create(r), false, new PrintStream(new ByteArrayOutputStream())).run();
     try {
       return losses(Path.of(r.getTraining().getRunDir()));
     } catch (IOException e) {
