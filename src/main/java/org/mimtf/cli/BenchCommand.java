@@ -16,7 +16,7 @@ import picocli.CommandLine.Parameters;
 /** {@code mimtf bench step|kmeans|quality|method-step|smr-speed} (also {@code scripts/bench}): figures, last line JSON. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks; the last line is JSON.",
     subcommands = {BenchCommand.Step.class, BenchCommand.Kmeans.class, BenchCommand.Quality.class,
-        BenchCommand.MethodStep.class, BenchCommand.SmrSpeed.class})
+        BenchCommand.MethodStep.class, BenchCommand.SmrSpeed.class, ClusterBenchCommand.class})
 final class BenchCommand implements Runnable {
   @Override
   public void run() {

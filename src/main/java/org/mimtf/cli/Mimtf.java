@@ -24,6 +24,7 @@ import picocli.CommandLine;
       DataCommand.class,
       TokenizerCommand.class,
       PretrainCommand.class,
+      WorkerCommand.class,
       ExportCommand.class,
       WeightsCommand.class,
       FeaturesCommand.class,

@@ -2,6 +2,8 @@ package org.mimtf.cli;
 
 import java.nio.file.Path;
 import org.mimtf.api.MimMethod;
+import org.mimtf.cluster.ClusterRunTarget;
+import org.mimtf.cluster.ClusterSpec;
 import org.mimtf.config.proto.Recipe;
 import org.mimtf.methods.MethodRegistry;
 import org.mimtf.train.Trainer;
@@ -36,9 +38,21 @@ final class PretrainCommand implements Runnable {
   @Option(names = "--stop-after", paramLabel = "STEP", description = "Checkpoint and stop after this step.")
   long stopAfter = -1;
 
+  @Option(names = "--task", paramLabel = "N", description = "Cluster runs: this process's task index in its job "
+      + "(default: from TF_CONFIG or training.cluster). A non-chief task serves like 'mimtf worker'.")
+  Integer task;
+
+  @Option(names = "--job", paramLabel = "NAME", description = "Cluster runs: this process's job (chief or worker).")
+  String job;
+
   @Override
   public void run() {
     Recipe r = recipe.load();
+    java.util.Optional<ClusterSpec> cluster = ClusterSpec.fromEnvironment(r.getTraining(), job, task);
+    if (cluster.isPresent() && !cluster.get().isChief()) {
+      WorkerCommand.serve(cluster.get(), r, false);
+      return;
+    }
     MimMethod method = MethodRegistry.create(r);
     Trainer trainer = new Trainer(r, method, resume, System.out).logPlacement(logPlacement);
     if (initFrom != null) {
@@ -51,7 +65,20 @@ final class PretrainCommand implements Runnable {
     if (stopAfter > 0) {
       trainer.stopAfter(stopAfter);
     }
-    Trainer.Summary s = trainer.run();
+    ClusterRunTarget target = cluster.map(c -> ClusterRunTarget.startChief(c, r.getTraining(), System.out))
+        .orElse(null);
+    Trainer.Summary s;
+    if (target == null) {
+      s = trainer.run();
+    } else {
+      try {
+        s = trainer.runOn(target).run();
+      } catch (RuntimeException e) {
+        throw target.explain(e);
+      } finally {
+        target.trainingDone();
+      }
+    }
     Path export = null;
     if (!noExport && !s.interrupted()) {
       export = MethodRegistry.exportRun(r, method.encoder(), s.lastCheckpoint(), System.out);
@@ -60,7 +87,8 @@ final class PretrainCommand implements Runnable {
         .put("steps", s.step()).put("total_steps", s.totalSteps()).put("train_seconds", s.trainSeconds())
         .put("interrupted", s.interrupted())
         .put("checkpoint", s.lastCheckpoint() == null ? null : s.lastCheckpoint().toString())
-        .put("export_dir", export == null ? null : export.toString());
+        .put("export_dir", export == null ? null : export.toString())
+        .put("cluster_tasks", target == null ? 1 : target.spec().tasks().size());
     s.lastMetrics().forEach(out::put);
     if (logPlacement && java.nio.file.Files.exists(s.runDir().resolve("placement.txt"))) {
       try {

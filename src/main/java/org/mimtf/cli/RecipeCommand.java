@@ -34,8 +34,12 @@ final class RecipeCommand implements Runnable {
     public void run() {
       Recipe r = RecipeLoader.load(file, overrides);
       System.out.print(TextFormat.printer().printToString(r));
+      java.util.Optional<org.mimtf.cluster.ClusterSpec> cluster =
+          org.mimtf.cluster.ClusterSpec.fromEnvironment(r.getTraining(), null, null);
+      cluster.ifPresent(c -> System.out.print("# " + c.describe().replace("\n", "\n# ").replaceAll("# $", "")));
       System.out.println(Json.obj().put("recipe", file.toString()).put("name", r.getName())
-          .put("method", r.getMethodCase().name().toLowerCase()).put("valid", true));
+          .put("method", r.getMethodCase().name().toLowerCase()).put("valid", true)
+          .put("cluster_tasks", cluster.map(c -> c.tasks().size()).orElse(1)));
     }
   }
 

@@ -41,6 +41,8 @@ public final class RecipeValidator {
     checks.optimizer("optimizer", r.getOptimizer());
     checks.schedule("schedule", r.getSchedule());
     checks.training("training", r.getTraining());
+    org.mimtf.cluster.ClusterValidator.validate("training.cluster", r.getTraining().getCluster())
+        .forEach(checks::problem);
     if (r.getEval().hasTrain()) {
       checks.source("eval.train", r.getEval().getTrain(), false);
     }

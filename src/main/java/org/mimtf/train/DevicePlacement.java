@@ -14,7 +14,9 @@ import org.tensorflow.proto.NodeDef;
  * variables, the tower average, the update) stays where TensorFlow puts it. TF Java cannot place the
  * ops {@code tf.gradients} adds (the C API has no device for them), so the step is built in a scratch
  * graph, placed here, and imported into the graph the session runs ({@link StepGraph}). Training on
- * several machines extends this rewrite (a {@code /job:} per device).
+ * several machines uses the same rewrite: the device names then carry the task
+ * ({@code /job:worker/replica:0/task:1/device:CPU:0}, from {@code cluster.ClusterSpec#towerDevices}
+ * through {@link RunTarget#towerDevices}).
  */
 public final class DevicePlacement {
   private DevicePlacement() {}

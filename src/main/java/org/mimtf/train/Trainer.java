@@ -55,6 +55,7 @@ public final class Trainer {
   private long stopAfterStep = -1;
   private boolean logPlacement;
   private InitHook initHook;
+  private RunTarget runTarget = RunTarget.LOCAL;
 
   public Trainer(Recipe recipe, TrainingTask method, boolean resume, PrintStream console) {
     this.recipe = recipe;
@@ -87,6 +88,12 @@ public final class Trainer {
   /** Records where each op of the first step ran, in {@code <run_dir>/placement.txt}. */
   public Trainer logPlacement(boolean on) {
     this.logPlacement = on;
+    return this;
+  }
+
+  /** Where the steps run (default: this process); a cluster run passes the chief's target. */
+  public Trainer runOn(RunTarget target) {
+    this.runTarget = target;
     return this;
   }
 
@@ -138,7 +145,7 @@ public final class Trainer {
     Map<String, Schedule> scalarSchedules = method.scalarSchedules(total);
     Compute compute = new Compute(Compute.Precision.valueOf(t.getPrecision().name()));
 
-    List<String> devices = Devices.towers(t.getDevices());
+    List<String> devices = runTarget.towerDevices(t);
     try (RunLog log = new RunLog(runDir, console)) {
       long tb = System.nanoTime();
       StepGraph sg = new StepGraph(method, fields, recipe.getOptimizer(), compute, t.getGradAccumSteps(),
@@ -155,7 +162,7 @@ public final class Trainer {
         log.info("towers on " + devices + " (global batch " + globalBatch + ", " + t.getBatchSize() / devices.size()
             + " per tower)");
       }
-      try (sg; Session s = new Session(g, SessionConfigs.training(t, devices))) {
+      try (sg; Session s = runTarget.open(g, t, devices)) {
         long step = 0;
         long dataPosition = 0;
         if (latest.isPresent()) {
