@@ -24,6 +24,7 @@ import picocli.CommandLine.Command;
       DataCommand.class,
       TokenizerCommand.class,
       PretrainCommand.class,
+      FinetuneCommand.class,
       ExportCommand.class,
       EvalCommand.class,
       InspectCommand.class,

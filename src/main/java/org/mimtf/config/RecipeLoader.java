@@ -144,6 +144,10 @@ public final class RecipeLoader {
     if (r.getEval().hasTest()) {
       b.getEvalBuilder().setTest(source(r.getEval().getTest(), base));
     }
+    if (r.hasFinetune()) {
+      b.setFinetune(org.mimtf.finetune.FinetuneRecipe.resolvePaths(r.getFinetune(), s -> source(s, base),
+          s -> input(s, base)));
+    }
     switch (r.getMethodCase()) {
       case CCVIT -> {
         var t = r.getCcvit().getTokenizer();

@@ -57,6 +57,7 @@ public final class RecipeResolver {
         v.getDataBuilder().addView(defaultView(v.getEncoder()));
       }
     }
+    org.mimtf.finetune.FinetuneRecipe.resolve(b);
     return explicitDefaults(b.build());
   }
 

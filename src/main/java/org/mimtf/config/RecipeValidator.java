@@ -73,6 +73,7 @@ public final class RecipeValidator {
       case METHOD_NOT_SET -> problems.add(
           "no method: the recipe needs exactly one of ccvit { }, beitv2 { }, conmim { }, moca { }, smr { }");
     }
+    problems.addAll(org.mimtf.finetune.FinetuneRecipe.validate(r));
   }
 
   // ---- sections -------------------------------------------------------------------------------

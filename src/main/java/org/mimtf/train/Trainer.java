@@ -60,6 +60,20 @@ public final class Trainer {
   private final AtomicBoolean stopRequested = new AtomicBoolean();
   private long stopAfterStep = -1;
   private boolean logPlacement;
+  private Hook hook = new Hook() {};
+
+  /**
+   * Work of a task around the shared loop that no {@link MimMethod} part expresses: fine-tuning loads
+   * pre-trained weights into a fresh run and evaluates on a test set between steps. Hooks must not
+   * change anything that shapes the next step (exact resume holds without them).
+   */
+  public interface Hook {
+    /** After the variables of a fresh run were initialised (not on resume), before the first step. */
+    default void afterInit(Session s, RunLog log) {}
+
+    /** After optimizer step {@code step} (1-based) and its checkpoint, if one was due. */
+    default void afterStep(Session s, long step, long total, RunLog log) {}
+  }
 
   public Trainer(Recipe recipe, MimMethod method, boolean resume, PrintStream console) {
     this.recipe = recipe;
@@ -77,6 +91,12 @@ public final class Trainer {
   /** Records where each op of the first step ran, in {@code <run_dir>/placement.txt}. */
   public Trainer logPlacement(boolean on) {
     this.logPlacement = on;
+    return this;
+  }
+
+  /** Sets the task's {@link Hook}. */
+  public Trainer hook(Hook h) {
+    this.hook = h;
     return this;
   }
 
@@ -156,6 +176,7 @@ public final class Trainer {
           log.info("resumed from " + latest.get() + " at step " + step + " (data position " + dataPosition + ")");
         } else {
           s.initialize();
+          hook.afterInit(s, log);
         }
         if (logPlacement) {
           sg.capturePlacement(runDir.resolve("placement.txt"));
@@ -250,6 +271,7 @@ public final class Trainer {
         if (step % t.getCheckpointEverySteps() == 0 || step == total || stopNow) {
           lastCkpt = checkpoint(s, sg, ckpts, step, pipe.position());
         }
+        hook.afterStep(s, step, total, log);
         if (stopNow) {
           log.info(stopRequested.get() ? "stopped by signal at step " + step + "; resume with --resume"
               : "stopped at step " + step);
