@@ -159,8 +159,10 @@ public final class RecipeResolver {
         continue;
       }
       if (f.getJavaType() == FieldDescriptor.JavaType.MESSAGE) {
-        // Sections of the top-level recipe always appear; nested messages only where written.
-        boolean topSection = b.getDescriptorForType().getFullName().equals("mimtf.Recipe") && !inOneof;
+        // Sections of the top-level recipe always appear (but the optional finetune section, whose
+        // presence means "this recipe can be fine-tuned"); nested messages only where written.
+        boolean topSection = b.getDescriptorForType().getFullName().equals("mimtf.Recipe") && !inOneof
+            && !f.getName().equals("finetune");
         if (b.hasField(f) || topSection) {
           fill(b.getFieldBuilder(f));
         }

@@ -127,6 +127,7 @@ public final class Finetuner {
     ClassifierTask task = task(recipe);
     EncoderLoader.Source source = EncoderLoader.locate(recipe);
     Hook hook = new Hook(train, task, source);
+    console.println(layerScales(train.getOptimizer().getLayerDecay(), task.encoder().config().depth()));
     Trainer trainer = new Trainer(train, task, resume, console).hook(hook);
     if (stopAfter > 0) {
       trainer.stopAfter(stopAfter);
@@ -141,6 +142,19 @@ public final class Finetuner {
     }
     return new Summary(s, hook.top1, hook.top5, hook.bestTop1, hook.bestStep, hook.bestCheckpoint, out,
         source == null ? FinetuneRecipe.RANDOM_INIT : source.description());
+  }
+
+  /**
+   * The learning-rate multiplier of each parameter group, {@code decay^(L+1−id)} (BEiT's
+   * {@code LayerDecayValueAssigner}): the step's lr times these is each group's lr.
+   */
+  static String layerScales(float decay, int depth) {
+    StringBuilder sb = new StringBuilder("layer-wise lr decay " + decay + ": lr x");
+    for (int id = 0; id <= depth + 1; id++) {
+      String group = id == 0 ? "embeddings" : id == depth + 1 ? "fc_norm/head" : "block " + (id - 1);
+      sb.append(String.format(" %.4g (%s)%s", Math.pow(decay, depth + 1 - id), group, id <= depth ? "," : ""));
+    }
+    return sb.toString();
   }
 
   /** Top-1 and top-5 of {@code logits} [n, classes] (row-major) against {@code labels}: counts of hits. */
