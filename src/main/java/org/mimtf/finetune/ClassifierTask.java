@@ -3,13 +3,13 @@ package org.mimtf.finetune;
 import java.util.ArrayList;
 import java.util.List;
 import org.mimtf.config.proto.FinetuneConfig;
-import org.mimtf.methods.BatchModel;
-import org.mimtf.methods.EncoderSpec;
-import org.mimtf.methods.Losses;
-import org.mimtf.methods.MimMethod;
-import org.mimtf.methods.StepInputs;
-import org.mimtf.methods.TowerInputs;
-import org.mimtf.methods.TowerOutput;
+import org.mimtf.api.BatchModel;
+import org.mimtf.api.EncoderSpec;
+import org.mimtf.api.Losses;
+import org.mimtf.api.TrainingTask;
+import org.mimtf.api.StepInputs;
+import org.mimtf.api.TowerInputs;
+import org.mimtf.api.TowerOutput;
 import org.mimtf.nn.Compute;
 import org.mimtf.nn.Param;
 import org.mimtf.nn.ParamStore;
@@ -23,7 +23,7 @@ import org.tensorflow.types.TInt32;
 
 /**
  * Fine-tuning as a task of the shared {@link org.mimtf.train.Trainer}: the trainer trains any
- * {@link MimMethod}, and a classifier fits that contract without a mask — variables in
+ * {@link TrainingTask} (a pre-training method is one kind), and a classifier fits that contract — variables in
  * {@link #create}, one tower's loss in {@link #tower}, and once-per-graph ops in
  * {@link #beforeTowers}. Those once-per-graph ops are what the fine-tuning hook needs beside the
  * step: an inference branch over the same variables ({@value #EVAL_IMAGES} → {@value #EVAL_LOGITS},
@@ -34,7 +34,7 @@ import org.tensorflow.types.TInt32;
  * ({@code on = 1 − ε + ε/C}, {@code off = ε/C}), or the mixed targets of {@link Mixup} in field
  * {@value Mixup#TARGET}.
  */
-public final class ClassifierTask implements MimMethod {
+public final class ClassifierTask implements TrainingTask {
   public static final String EVAL_IMAGES = "finetune_eval/images";
   public static final String EVAL_LOGITS = "finetune_eval/logits";
   static final String LOAD_SCOPE = "finetune_load";
@@ -111,7 +111,7 @@ public final class ClassifierTask implements MimMethod {
     return tf.oneHot(labels, tf.constant(classes), tf.constant(1f - smoothing + off), tf.constant(off));
   }
 
-  @Override
+  /** The fine-tuned encoder: its configuration, under the scope {@code encoder}. */
   public EncoderSpec encoder() {
     return new EncoderSpec(vit, "encoder");
   }

@@ -9,7 +9,7 @@ import java.util.Map;
 import org.mimtf.config.proto.Recipe;
 import org.mimtf.export.CheckpointIndex;
 import org.mimtf.export.Exports;
-import org.mimtf.methods.Methods;
+import org.mimtf.methods.MethodRegistry;
 import org.mimtf.nn.Param;
 import org.mimtf.train.Checkpoints;
 import org.mimtf.util.UserException;
@@ -71,7 +71,7 @@ public final class EncoderLoader {
     }
     Path p = enc.isEmpty() ? Exports.exportDir(r) : Path.of(enc);
     String scope = !r.getFinetune().getEncoderScope().isEmpty() ? r.getFinetune().getEncoderScope()
-        : Methods.encoderSpec(r).scope();
+        : MethodRegistry.encoderSpec(r).scope();
     if (Files.exists(p.resolve("saved_model.pb"))) {
       return new Source(p.resolve("variables/variables"), TARGET_SCOPE, "the SavedModel " + p);
     }

@@ -12,7 +12,7 @@ import java.util.Map;
 import org.mimtf.config.proto.FinetuneConfig;
 import org.mimtf.config.proto.Recipe;
 import org.mimtf.config.proto.SourceConfig;
-import org.mimtf.data.PipelineFactory;
+import org.mimtf.data.recipe.PipelineFactory;
 import org.mimtf.data.pipeline.Batch;
 import org.mimtf.data.pipeline.Pipeline;
 import org.mimtf.data.source.ImageFolderSource;

@@ -4,7 +4,7 @@ import java.util.SplittableRandom;
 import org.mimtf.config.proto.MixupConfig;
 import org.mimtf.data.pipeline.Batch;
 import org.mimtf.data.pipeline.FieldSpec;
-import org.mimtf.methods.BatchModel;
+import org.mimtf.api.BatchModel;
 
 /**
  * Mixup (Zhang et al. 2018) and CutMix (Yun et al. 2019) on a training batch, with the semantics of

@@ -14,12 +14,12 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.mimtf.config.proto.Recipe;
-import org.mimtf.data.PipelineFactory;
+import org.mimtf.data.recipe.PipelineFactory;
 import org.mimtf.data.pipeline.Batch;
 import org.mimtf.data.pipeline.Pipeline;
 import org.mimtf.export.EncoderExporter;
-import org.mimtf.methods.EncoderSpec;
-import org.mimtf.methods.Methods;
+import org.mimtf.api.EncoderSpec;
+import org.mimtf.methods.MethodRegistry;
 import org.mimtf.nn.Compute;
 import org.mimtf.nn.Param;
 import org.mimtf.nn.VitConfig;
@@ -131,7 +131,7 @@ class FinetuneTest {
       var tf = org.tensorflow.op.Ops.create(g);
       var l = tf.constant(Shape.of(2, 3), DataBuffers.of(logits));
       var t = ClassifierTask.smoothedOneHot(tf, tf.constant(labels), 3, eps);
-      try (Result r = s.runner().fetch(org.mimtf.methods.Losses.softCrossEntropy(tf, l, t)).run()) {
+      try (Result r = s.runner().fetch(org.mimtf.api.Losses.softCrossEntropy(tf, l, t)).run()) {
         assertEquals(expected, ((TFloat32) r.get(0)).getFloat(), 1e-6);
       }
     }
@@ -269,6 +269,6 @@ class FinetuneTest {
     Recipe r = tiny(dir, 1);
     UserException e = assertThrows(UserException.class, () -> EncoderLoader.locate(r));
     assertTrue(e.getMessage().contains("this recipe's export"), e.getMessage());
-    assertEquals("encoder", Methods.encoderSpec(r).scope());
+    assertEquals("encoder", MethodRegistry.encoderSpec(r).scope());
   }
 }
