@@ -16,7 +16,8 @@ import picocli.CommandLine.Parameters;
 /** {@code mimtf bench step|kmeans|quality|method-step|smr-speed} (also {@code scripts/bench}): figures, last line JSON. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks; the last line is JSON.",
     subcommands = {BenchCommand.Step.class, BenchCommand.Kmeans.class, BenchCommand.Quality.class,
-        BenchCommand.MethodStep.class, BenchCommand.SmrSpeed.class, ClusterBenchCommand.class})
+        BenchCommand.MethodStep.class, BenchCommand.SmrSpeed.class, ClusterBenchCommand.class,
+        BenchCommand.Finetune.class})
 final class BenchCommand implements Runnable {
   @Override
   public void run() {
@@ -120,6 +121,37 @@ final class BenchCommand implements Runnable {
       }
       System.out.println(org.mimtf.bench.QualityBench.run(method, Path.of("graphs"), data, steps, overrides,
           ablations, System.out));
+    }
+  }
+
+  @Command(name = "finetune", mixinStandardHelpOptions = true,
+      description = "Fine-tune METHOD's small recipe on the full Fashion-MNIST from its pre-trained encoder and from "
+          + "random init with the identical recipe and budget; prints both top-1s and the gap.")
+  static final class Finetune implements Runnable {
+    @Parameters(paramLabel = "METHOD", defaultValue = "ccvit", description = "Method (default ${DEFAULT-VALUE}).")
+    String method;
+
+    @Option(names = "--encoder", paramLabel = "DIR", description = "Pre-trained encoder: SavedModel, run dir or "
+        + "checkpoint (default savedmodels/<METHOD>_fmnist_small/1, the quickstart's export).")
+    Path encoder;
+
+    @Option(names = "--steps", description = "Fine-tuning steps of each run, default ${DEFAULT-VALUE}.")
+    int steps = 600;
+
+    @Option(names = "--data", paramLabel = "DIR", description = "Fashion-MNIST folder, default ${DEFAULT-VALUE}.")
+    Path data = Path.of("/usr/share/datasets/fashion-mnist");
+
+    @Option(names = "--set", paramLabel = "PATH=VALUE", description = "Override a recipe field (repeatable).")
+    List<String> overrides = new ArrayList<>();
+
+    @Override
+    public void run() {
+      if (!java.nio.file.Files.exists(data.resolve("train-images-idx3-ubyte.gz"))) {
+        throw new UserException(data + " has no train-images-idx3-ubyte.gz: install Debian's dataset-fashion-mnist "
+            + "(apt-get install dataset-fashion-mnist) or pass --data");
+      }
+      System.out.println(org.mimtf.bench.FinetuneBench.run(method, Path.of("graphs"), data, encoder, steps, overrides,
+          System.out));
     }
   }
 

@@ -25,6 +25,7 @@ import picocli.CommandLine;
       TokenizerCommand.class,
       PretrainCommand.class,
       WorkerCommand.class,
+      FinetuneCommand.class,
       ExportCommand.class,
       WeightsCommand.class,
       FeaturesCommand.class,

@@ -6,7 +6,12 @@ import org.mimtf.cluster.ClusterRunTarget;
 import org.mimtf.cluster.ClusterSpec;
 import org.mimtf.config.proto.Recipe;
 import org.mimtf.methods.MethodRegistry;
+import org.mimtf.nn.ParamStore;
 import org.mimtf.train.Trainer;
+import org.mimtf.train.log.RunLog;
+import org.mimtf.weights.InitFrom;
+import org.tensorflow.Graph;
+import org.tensorflow.Session;
 import org.mimtf.util.Json;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -56,10 +61,13 @@ final class PretrainCommand implements Runnable {
     MimMethod method = MethodRegistry.create(r);
     Trainer trainer = new Trainer(r, method, resume, System.out).logPlacement(logPlacement);
     if (initFrom != null) {
-      trainer.afterInit((s, g, params) -> {
-        var l = org.mimtf.weights.InitFrom.apply(s, g, params, initFrom);
-        return "initialised from " + initFrom + ": " + l.direct() + " variables, " + l.copies()
-            + " copies of encoder/ (momentum/teacher), " + l.kept() + " kept their initialisation";
+      trainer.hook(new Trainer.Hook() {
+        @Override
+        public void afterInit(Session s, Graph g, ParamStore params, RunLog log) {
+          var l = InitFrom.apply(s, g, params, initFrom);
+          log.info("initialised from " + initFrom + ": " + l.direct() + " variables, " + l.copies()
+              + " copies of encoder/ (momentum/teacher), " + l.kept() + " kept their initialisation");
+        }
       });
     }
     if (stopAfter > 0) {

@@ -145,6 +145,10 @@ public final class RecipeLoader {
     if (r.getEval().hasTest()) {
       b.getEvalBuilder().setTest(source(r.getEval().getTest(), base));
     }
+    if (r.hasFinetune()) {
+      b.setFinetune(org.mimtf.finetune.FinetuneRecipe.resolvePaths(r.getFinetune(), s -> source(s, base),
+          s -> input(s, base)));
+    }
     if (r.getMethodCase() != Recipe.MethodCase.METHOD_NOT_SET) {
       // a method's own inputs (tokenizer folder, teacher, tokenizer stage's data): its spec knows them
       MethodRegistry.spec(r).resolveInputs(b, new InputPaths() {

@@ -75,6 +75,7 @@ public final class RecipeResolver {
         v.getDataBuilder().addView(defaultView(v.getEncoder()));
       }
     }
+    org.mimtf.finetune.FinetuneRecipe.resolve(b);
     return explicitDefaults(b.build());
   }
 
@@ -176,8 +177,10 @@ public final class RecipeResolver {
         continue;
       }
       if (f.getJavaType() == FieldDescriptor.JavaType.MESSAGE) {
-        // Sections of the top-level recipe always appear; nested messages only where written.
-        boolean topSection = b.getDescriptorForType().getFullName().equals("mimtf.Recipe") && !inOneof;
+        // Sections of the top-level recipe always appear (but the optional finetune section, whose
+        // presence means "this recipe can be fine-tuned"); nested messages only where written.
+        boolean topSection = b.getDescriptorForType().getFullName().equals("mimtf.Recipe") && !inOneof
+            && !f.getName().equals("finetune");
         if (b.hasField(f) || topSection) {
           fill(b.getFieldBuilder(f));
         }

@@ -60,6 +60,7 @@ public final class RecipeValidator {
       // the method's own rules live in its package (its MethodSpec)
       MethodRegistry.spec(r).validate(r, checks);
     }
+    org.mimtf.finetune.FinetuneRecipe.validate(r).forEach(checks::problem);
   }
 
   // ---- sections -------------------------------------------------------------------------------

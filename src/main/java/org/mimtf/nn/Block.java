@@ -48,9 +48,24 @@ public final class Block {
    */
   public static Block create(ParamStore ps, Ops tf, int width, int heads, int mlpDim, ModelConfig.QkvBias qkvBias,
       float layerScaleInit, float dropPath, float eps, InitScheme init, int layer) {
+    return create(ps, tf, width, heads, mlpDim, qkvBias, layerScaleInit, dropPath, eps, init, layer, null);
+  }
+
+  /**
+   * As above; {@code inAttention} (when not null) receives the attention's scope to create parameters
+   * that belong there, e.g. BEiT's per-block {@code blocks/i/attn/relative_position_bias_table} (a
+   * second {@code withSubScope("attn")} would be uniquified to {@code attn_1}).
+   */
+  public static Block create(ParamStore ps, Ops tf, int width, int heads, int mlpDim, ModelConfig.QkvBias qkvBias,
+      float layerScaleInit, float dropPath, float eps, InitScheme init, int layer,
+      java.util.function.Consumer<Ops> inAttention) {
     float rescale = init.rescalesOutputs() ? (float) Math.sqrt(2.0 * layer) : 1f;
     LayerNorm n1 = LayerNorm.create(ps, tf.withSubScope("norm1"), width, eps, layer);
-    Attention a = Attention.create(ps, tf.withSubScope("attn"), width, heads, qkvBias, init, rescale, layer);
+    Ops attnScope = tf.withSubScope("attn");
+    Attention a = Attention.create(ps, attnScope, width, heads, qkvBias, init, rescale, layer);
+    if (inAttention != null) {
+      inAttention.accept(attnScope);
+    }
     LayerNorm n2 = LayerNorm.create(ps, tf.withSubScope("norm2"), width, eps, layer);
     Mlp m = Mlp.create(ps, tf.withSubScope("mlp"), width, mlpDim, init, rescale, layer);
     Param g1 = null;

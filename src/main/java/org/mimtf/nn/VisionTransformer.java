@@ -163,12 +163,12 @@ public final class VisionTransformer {
     Ops bt = tf.withSubScope("blocks");
     for (int i = 0; i < cfg.depth(); i++) {
       Ops bi = bt.withSubScope(Integer.toString(i));
+      int layer = i + 1;
+      // per-block table as BEiT's fine-tuning model: blocks/i/attn/relative_position_bias_table
+      java.util.function.Consumer<Ops> table = cfg.relPos() != ModelConfig.RelPosBias.PER_BLOCK ? null
+          : attn -> perBlock.add(RelativePositionBias.create(ps, attn, cfg.grid(), cfg.grid(), cfg.numHeads(), layer));
       blocks.add(Block.create(ps, bi, d, cfg.numHeads(), cfg.mlpDim(), cfg.qkvBias(), cfg.layerScaleInit(),
-          cfg.dropPath(i, cfg.depth()), cfg.layerNormEps(), init, i + 1));
-      if (cfg.relPos() == ModelConfig.RelPosBias.PER_BLOCK) {
-        perBlock.add(RelativePositionBias.create(ps, bi.withSubScope("attn"), cfg.grid(), cfg.grid(), cfg.numHeads(),
-            i + 1));
-      }
+          cfg.dropPath(i, cfg.depth()), cfg.layerNormEps(), init, layer, table));
     }
     LayerNorm norm = LayerNorm.create(ps, tf.withSubScope("norm"), d, cfg.layerNormEps(), cfg.depth() + 1);
     return new VisionTransformer(cfg, pe, cls, mask, pos, shared, perBlock, blocks, norm, init);

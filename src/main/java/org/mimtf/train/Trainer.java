@@ -54,8 +54,24 @@ public final class Trainer {
   private final AtomicBoolean stopRequested = new AtomicBoolean();
   private long stopAfterStep = -1;
   private boolean logPlacement;
-  private InitHook initHook;
   private RunTarget runTarget = RunTarget.LOCAL;
+  private Hook hook = new Hook() {};
+
+  /**
+   * Work of a task around the shared loop that no {@link MimMethod} part expresses: fine-tuning loads
+   * pre-trained weights into a fresh run and evaluates on a test set between steps. Hooks must not
+   * change anything that shapes the next step (exact resume holds without them).
+   */
+  public interface Hook {
+    /**
+     * After the variables of a fresh run were initialised (not on resume), before the first step: e.g.
+     * {@code pretrain --init-from} or fine-tuning load pre-trained weights here.
+     */
+    default void afterInit(Session s, Graph g, org.mimtf.nn.ParamStore params, RunLog log) {}
+
+    /** After optimizer step {@code step} (1-based) and its checkpoint, if one was due. */
+    default void afterStep(Session s, long step, long total, RunLog log) {}
+  }
 
   public Trainer(Recipe recipe, TrainingTask method, boolean resume, PrintStream console) {
     this.recipe = recipe;
@@ -70,21 +86,6 @@ public final class Trainer {
     return this;
   }
 
-  /**
-   * Changes a fresh run's variables after their initialisation (e.g. {@code pretrain --init-from}
-   * loads an imported checkpoint); not called when resuming. Returns a line for the log.
-   */
-  @FunctionalInterface
-  public interface InitHook {
-    String apply(Session session, Graph graph, org.mimtf.nn.ParamStore params);
-  }
-
-  /** Runs {@code hook} once after a fresh run's variables are initialised. */
-  public Trainer afterInit(InitHook hook) {
-    this.initHook = hook;
-    return this;
-  }
-
   /** Records where each op of the first step ran, in {@code <run_dir>/placement.txt}. */
   public Trainer logPlacement(boolean on) {
     this.logPlacement = on;
@@ -94,6 +95,12 @@ public final class Trainer {
   /** Where the steps run (default: this process); a cluster run passes the chief's target. */
   public Trainer runOn(RunTarget target) {
     this.runTarget = target;
+    return this;
+  }
+
+  /** Sets the task's {@link Hook}. */
+  public Trainer hook(Hook h) {
+    this.hook = h;
     return this;
   }
 
@@ -173,9 +180,7 @@ public final class Trainer {
           log.info("resumed from " + latest.get() + " at step " + step + " (data position " + dataPosition + ")");
         } else {
           s.initialize();
-          if (initHook != null) {
-            log.info(initHook.apply(s, g, sg.params()));
-          }
+          hook.afterInit(s, g, sg.params(), log);
         }
         if (logPlacement) {
           sg.capturePlacement(runDir.resolve("placement.txt"));
@@ -270,6 +275,7 @@ public final class Trainer {
         if (step % t.getCheckpointEverySteps() == 0 || step == total || stopNow) {
           lastCkpt = checkpoint(s, sg, ckpts, step, pipe.position());
         }
+        hook.afterStep(s, step, total, log);
         if (stopNow) {
           log.info(stopRequested.get() ? "stopped by signal at step " + step + "; resume with --resume"
               : "stopped at step " + step);

@@ -34,11 +34,11 @@ public final class TimmNames {
   private TimmNames() {}
 
   /**
-   * Scope of a per-block relative position table inside block i: VisionTransformer opens a second
-   * {@code attn} sub-scope for it, which TensorFlow uniquifies to {@code attn_1}, so the variable is
-   * {@code blocks/i/attn_1/relative_position_bias_table} (TimmNamesTest checks this against the graph).
+   * Scope of a per-block relative position table inside block i: {@code
+   * blocks/i/attn/relative_position_bias_table}, as timm's {@code blocks.i.attn.relative_position_bias_table}
+   * (TimmNamesTest checks this against the graph).
    */
-  public static final String PER_BLOCK_REL_SCOPE = "attn_1";
+  public static final String PER_BLOCK_REL_SCOPE = "attn";
 
   public enum Flavour {
     VIT,

@@ -124,8 +124,8 @@ class TimmNamesTest {
     TimmNames.Imported imp = TimmNames.fromTimm(beitPerBlock(), sd, false);
     assertEquals(List.of(), imp.missing());
     TensorData shared = w.get("rel_pos_bias/relative_position_bias_table");
-    assertEquals(shared, imp.variables().get("blocks/0/attn_1/relative_position_bias_table"));
-    assertEquals(shared, imp.variables().get("blocks/1/attn_1/relative_position_bias_table"));
+    assertEquals(shared, imp.variables().get("blocks/0/attn/relative_position_bias_table"));
+    assertEquals(shared, imp.variables().get("blocks/1/attn/relative_position_bias_table"));
     // the other way cannot be done
     Map<String, TensorData> perBlock = TimmNames.toTimm(beitPerBlock(), TimmNames.Flavour.BEIT,
         random(TimmNames.mimtfShapes(beitPerBlock(), false), 9));

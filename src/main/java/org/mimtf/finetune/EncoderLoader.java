@@ -1,0 +1,305 @@
+package org.mimtf.finetune;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.mimtf.config.proto.Recipe;
+import org.mimtf.export.CheckpointIndex;
+import org.mimtf.export.Exports;
+import org.mimtf.methods.MethodRegistry;
+import org.mimtf.nn.Param;
+import org.mimtf.train.Checkpoints;
+import org.mimtf.util.UserException;
+import org.tensorflow.Graph;
+import org.tensorflow.Result;
+import org.tensorflow.Session;
+import org.tensorflow.Tensor;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.ndarray.StdArrays;
+import org.tensorflow.ndarray.buffer.DataBuffers;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.train.Restore;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TString;
+import org.tensorflow.types.family.TType;
+
+/**
+ * Loads pre-trained encoder weights, by variable name, into a fine-tuning run — from an encoder
+ * SavedModel ({@code savedmodels/<name>/1}: variables {@code encoder/...}), a pre-training run
+ * directory (its latest checkpoint) or a checkpoint prefix (variables under the method's encoder
+ * scope, e.g. {@code momentum/encoder/...} for ConMIM).
+ *
+ * <p>As the official fine-tuning scripts: pre-training-only variables (mask token, heads, decoders,
+ * optimizer slots) are ignored; a shared relative position bias table is copied into every block's
+ * own table ({@code use_rel_pos_bias}); variables the source lacks keep their initial values and are
+ * reported. A shape that does not fit stops the run with the variable's name and both shapes, except
+ * a learned absolute position table at another grid size, which is resized bicubically as BEiT's
+ * {@code interpolate_pos_embed} (the CLS row kept). Sin-cos tables are constants recomputed for the
+ * fine-tuning grid; a relative bias table at another grid size is refused.
+ */
+public final class EncoderLoader {
+  private static final String TARGET_SCOPE = "encoder";
+  private static final String SHARED_REL = "/rel_pos_bias/relative_position_bias_table";
+
+  private EncoderLoader() {}
+
+  /**
+   * Where the weights come from.
+   *
+   * @param prefix checkpoint prefix (a SavedModel's {@code variables/variables})
+   * @param scope the encoder's variable scope in that checkpoint
+   */
+  public record Source(Path prefix, String scope, String description) {}
+
+  /** What a load did: tensors loaded (some adapted), target variables left initialised, source tensors ignored. */
+  public record Report(List<String> loaded, List<String> adapted, List<String> initialised, int ignored) {
+    public String summary(Source s) {
+      return "loaded " + loaded.size() + " encoder tensors from " + s.description() + (adapted.isEmpty() ? ""
+          : " (adapted: " + String.join(", ", adapted) + ")") + "; initialised " + initialised.size() + ": "
+          + String.join(", ", initialised) + "; ignored " + ignored + " other tensors of the source";
+    }
+  }
+
+  /** The source named by {@code finetune.encoder}, or null for {@code random_init}. */
+  public static Source locate(Recipe r) {
+    String enc = r.getFinetune().getEncoder();
+    if (enc.equals(FinetuneRecipe.RANDOM_INIT)) {
+      return null;
+    }
+    Path p = enc.isEmpty() ? Exports.exportDir(r) : Path.of(enc);
+    String scope = !r.getFinetune().getEncoderScope().isEmpty() ? r.getFinetune().getEncoderScope()
+        : MethodRegistry.encoderSpec(r).scope();
+    if (Files.exists(p.resolve("saved_model.pb"))) {
+      return new Source(p.resolve("variables/variables"), TARGET_SCOPE, "the SavedModel " + p);
+    }
+    Path version = newestVersion(p);
+    if (version != null) {
+      return new Source(version.resolve("variables/variables"), TARGET_SCOPE, "the SavedModel " + version);
+    }
+    if (Files.isDirectory(p.resolve("checkpoints"))) {
+      Path latest = new Checkpoints(p.resolve("checkpoints"), 1).latest().orElseThrow(() -> new UserException(
+          "finetune.encoder: run directory " + p + " has no complete checkpoint"));
+      return new Source(latest, scope, "checkpoint " + latest + " (scope " + scope + "/)");
+    }
+    if (Files.exists(Path.of(p + ".index"))) {
+      return new Source(p, scope, "checkpoint " + p + " (scope " + scope + "/)");
+    }
+    throw new UserException("finetune.encoder: " + p + (enc.isEmpty() ? " (this recipe's export; run "
+        + "'mimtf pretrain' first, or set finetune.encoder)" : "") + " is neither a SavedModel folder "
+        + "(saved_model.pb), a run directory (checkpoints/), a checkpoint prefix (<prefix>.index) nor \""
+        + FinetuneRecipe.RANDOM_INIT + "\"");
+  }
+
+  private static Path newestVersion(Path p) {
+    if (!Files.isDirectory(p)) {
+      return null;
+    }
+    try (var s = Files.list(p)) {
+      return s.filter(d -> d.getFileName().toString().matches("\\d+") && Files.exists(d.resolve("saved_model.pb")))
+          .max(java.util.Comparator.comparingLong(d -> Long.parseLong(d.getFileName().toString()))).orElse(null);
+    } catch (java.io.IOException e) {
+      return null;
+    }
+  }
+
+  /** One target variable and the source tensor it takes. */
+  private record Plan(int index, Param target, String source, List<Long> sourceDims, boolean resize) {}
+
+  /**
+   * Loads {@code src} into the encoder variables among {@code targets} (whose i-th element is
+   * assigned by {@code finetune_load/assign_<i>} fed {@code finetune_load/value_<i>}).
+   *
+   * @throws UserException naming the variable and both shapes when a tensor does not fit
+   */
+  public static Report load(Session s, List<Param> targets, Source src, boolean interpolate) {
+    List<CheckpointIndex.Entry> entries = CheckpointIndex.read(Path.of(src.prefix() + ".index"));
+    Map<String, List<Long>> dims = new LinkedHashMap<>();
+    for (CheckpointIndex.Entry e : entries) {
+      dims.put(e.name(), e.dims());
+    }
+    List<Plan> plans = plan(targets, src, dims, interpolate);
+    java.util.Set<String> used = new java.util.HashSet<>();
+    List<String> names = new ArrayList<>();
+    for (Plan p : plans) {
+      if (used.add(p.source())) {
+        names.add(p.source());
+      }
+    }
+    Map<String, float[]> values = read(src.prefix(), names);
+    List<String> loaded = new ArrayList<>();
+    List<String> adapted = new ArrayList<>();
+    List<String> initialised = new ArrayList<>();
+    java.util.Set<String> planned = new java.util.HashSet<>();
+    for (Plan p : plans) {
+      planned.add(p.target().name());
+      float[] v = values.get(p.source());
+      if (p.resize()) {
+        v = resizePositionTable(v, p.sourceDims(), p.target().shape());
+        adapted.add(p.target().name() + " resized from " + shape(p.sourceDims()) + " to " + p.target().shape());
+      } else if (!p.source().equals(src.scope() + p.target().name().substring(TARGET_SCOPE.length()))) {
+        adapted.add(p.target().name() + " copied from " + p.source());
+      }
+      assign(s, p.index(), p.target().shape(), v);
+      loaded.add(p.target().name());
+    }
+    for (Param t : targets) {
+      if (!planned.contains(t.name())) {
+        initialised.add(t.name());
+      }
+    }
+    int ignored = (int) entries.stream().filter(e -> !used.contains(e.name())).count();
+    return new Report(loaded, adapted, initialised, ignored);
+  }
+
+  private static List<Plan> plan(List<Param> targets, Source src, Map<String, List<Long>> dims, boolean interpolate) {
+    List<Plan> plans = new ArrayList<>();
+    for (int i = 0; i < targets.size(); i++) {
+      Param t = targets.get(i);
+      if (!t.name().startsWith(TARGET_SCOPE + "/")) {
+        continue; // fc_norm, head: fresh
+      }
+      String rel = t.name().substring(TARGET_SCOPE.length());
+      String name = src.scope() + rel;
+      if (!dims.containsKey(name) && rel.endsWith("/attn/relative_position_bias_table")
+          && dims.containsKey(src.scope() + SHARED_REL)) {
+        name = src.scope() + SHARED_REL; // BEiT fine-tuning: every block starts from the shared table
+      }
+      List<Long> have = dims.get(name);
+      if (have == null) {
+        continue;
+      }
+      List<Long> want = new ArrayList<>();
+      for (long d : t.shape().asArray()) {
+        want.add(d);
+      }
+      if (have.equals(want)) {
+        plans.add(new Plan(i, t, name, have, false));
+        continue;
+      }
+      boolean posTable = rel.equals("/pos_embed");
+      if (posTable && interpolate && have.size() == 2 && have.get(1).equals(want.get(1))
+          && isSquare(have.get(0) - 1) && isSquare(want.get(0) - 1)) {
+        plans.add(new Plan(i, t, name, have, true));
+        continue;
+      }
+      String hint = rel.contains("relative_position_bias_table")
+          ? " (the relative position bias table depends on the patch grid; fine-tune at the pre-training image "
+              + "size and patch size)"
+          : posTable ? (interpolate ? "" : " (set finetune.interpolate_positions: true to resize it)")
+          : " (model.width, depth, num_heads, mlp_dim, patch_size and channels must match the pre-trained encoder)";
+      throw new UserException("finetune.encoder: variable " + name + " has shape " + shape(have) + " in "
+          + src.description() + " but " + t.name() + " has shape " + shape(want) + " in the fine-tuning model"
+          + hint);
+    }
+    return plans;
+  }
+
+  private static String shape(List<Long> dims) {
+    return new CheckpointIndex.Entry("", "", dims).shapeString();
+  }
+
+  private static boolean isSquare(long n) {
+    long r = Math.round(Math.sqrt(n));
+    return r * r == n;
+  }
+
+  /** Reads float tensors of a checkpoint by name. */
+  static Map<String, float[]> read(Path prefix, List<String> names) {
+    Map<String, float[]> out = new LinkedHashMap<>();
+    if (names.isEmpty()) {
+      return out;
+    }
+    try (Graph g = new Graph(); Session s = new Session(g)) {
+      Ops tf = Ops.create(g);
+      String[] slices = new String[names.size()];
+      java.util.Arrays.fill(slices, "");
+      List<Class<? extends TType>> types = new ArrayList<>();
+      names.forEach(n -> types.add(TFloat32.class));
+      Restore r = tf.train.restore(tf.constant(prefix.toString()),
+          tf.constant(StdArrays.ndCopyOf(names.toArray(new String[0]))), tf.constant(StdArrays.ndCopyOf(slices)),
+          types);
+      Session.Runner run = s.runner();
+      r.tensors().forEach(run::fetch);
+      try (Result res = run.run()) {
+        for (int i = 0; i < names.size(); i++) {
+          TFloat32 t = (TFloat32) res.get(i);
+          float[] a = new float[(int) t.shape().size()];
+          t.copyTo(DataBuffers.of(a, false, false));
+          out.put(names.get(i), a);
+        }
+      }
+    } catch (RuntimeException e) {
+      if (e instanceof UserException) {
+        throw e;
+      }
+      throw new UserException("finetune.encoder: cannot read " + prefix + ": " + firstLine(e.getMessage()), e);
+    }
+    return out;
+  }
+
+  private static void assign(Session s, int index, Shape shape, float[] v) {
+    try (TFloat32 t = TFloat32.tensorOf(shape, DataBuffers.of(v, true, false))) {
+      s.runner().feed(ClassifierTask.LOAD_SCOPE + "/value_" + index, t)
+          .addTarget(ClassifierTask.LOAD_SCOPE + "/assign_" + index).run();
+    }
+  }
+
+  /**
+   * BEiT's {@code interpolate_pos_embed}: the CLS row kept, the g0×g0 patch rows resized to g1×g1 with
+   * PyTorch's bicubic interpolation ({@code align_corners=False}, A = −0.75, edges clamped).
+   */
+  static float[] resizePositionTable(float[] table, List<Long> from, Shape to) {
+    int d = (int) (long) from.get(1);
+    int g0 = (int) Math.round(Math.sqrt(from.get(0) - 1));
+    int g1 = (int) Math.round(Math.sqrt(to.get(0) - 1));
+    float[] out = new float[(g1 * g1 + 1) * d];
+    System.arraycopy(table, 0, out, 0, d);
+    double scale = (double) g0 / g1;
+    for (int oy = 0; oy < g1; oy++) {
+      double sy = (oy + 0.5) * scale - 0.5;
+      int iy = (int) Math.floor(sy);
+      double[] wy = cubicWeights(sy - iy);
+      for (int ox = 0; ox < g1; ox++) {
+        double sx = (ox + 0.5) * scale - 0.5;
+        int ix = (int) Math.floor(sx);
+        double[] wx = cubicWeights(sx - ix);
+        for (int c = 0; c < d; c++) {
+          double acc = 0;
+          for (int a = 0; a < 4; a++) {
+            int yy = Math.max(0, Math.min(g0 - 1, iy - 1 + a));
+            for (int b = 0; b < 4; b++) {
+              int xx = Math.max(0, Math.min(g0 - 1, ix - 1 + b));
+              acc += wy[a] * wx[b] * table[(1 + yy * g0 + xx) * d + c];
+            }
+          }
+          out[(1 + oy * g1 + ox) * d + c] = (float) acc;
+        }
+      }
+    }
+    return out;
+  }
+
+  private static double[] cubicWeights(double t) {
+    double a = -0.75;
+    return new double[] {cubic2(t + 1, a), cubic1(t, a), cubic1(1 - t, a), cubic2(2 - t, a)};
+  }
+
+  private static double cubic1(double x, double a) {
+    return ((a + 2) * x - (a + 3)) * x * x + 1;
+  }
+
+  private static double cubic2(double x, double a) {
+    return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a;
+  }
+
+  private static String firstLine(String s) {
+    if (s == null) {
+      return "";
+    }
+    int nl = s.indexOf('\n');
+    return nl < 0 ? s : s.substring(0, nl);
+  }
+}
