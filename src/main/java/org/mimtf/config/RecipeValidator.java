@@ -395,6 +395,7 @@ public final class RecipeValidator {
     earlyLayer("moca.early_layer", c.getEarlyLayer(), r.getModel());
     unitClosed("moca.img_loss_weight", c.getImgLossWeight());
     unitClosed("moca.teacher_momentum", c.getTeacherMomentum());
+    unitClosed("moca.teacher_momentum_end", c.getTeacherMomentumEnd());
     require(c.getKappa() > 0 && c.getInvDelta() > 0, "moca.kappa (%s) and moca.inv_delta (%s) must be > 0",
         c.getKappa(), c.getInvDelta());
     decoder("moca.decoder", c.getDecoder(), r.getModel());

@@ -45,7 +45,8 @@ public final class Methods {
     return switch (r.getMethodCase()) {
       case CONMIM -> new EncoderSpec(vit, r.getConmim().getExportEncoder()
           == org.mimtf.config.proto.ConmimConfig.ExportEncoder.MOMENTUM ? "momentum/encoder" : "encoder");
-      case MOCA -> new EncoderSpec(vit, "teacher/encoder");
+      case MOCA -> new EncoderSpec(vit, r.getMoca().getExportEncoder()
+          == org.mimtf.config.proto.MocaConfig.ExportEncoder.STUDENT ? "encoder" : "teacher/encoder");
       default -> new EncoderSpec(vit, "encoder");
     };
   }
