@@ -1,12 +1,12 @@
 package org.mimtf.bench;
 
 import java.util.List;
+import org.mimtf.api.EncoderSpec;
+import org.mimtf.api.Losses;
+import org.mimtf.api.MimMethod;
+import org.mimtf.api.TowerInputs;
+import org.mimtf.api.TowerOutput;
 import org.mimtf.data.pipeline.FieldSpec;
-import org.mimtf.methods.EncoderSpec;
-import org.mimtf.methods.Losses;
-import org.mimtf.methods.MimMethod;
-import org.mimtf.methods.TowerInputs;
-import org.mimtf.methods.TowerOutput;
 import org.mimtf.nn.Compute;
 import org.mimtf.nn.Dense;
 import org.mimtf.nn.ParamStore;

@@ -7,23 +7,23 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.mimtf.api.BatchModel;
+import org.mimtf.api.MimMethod;
+import org.mimtf.api.Schedule;
 import org.mimtf.config.proto.Recipe;
-import org.mimtf.data.PipelineFactory;
 import org.mimtf.data.pipeline.Batch;
 import org.mimtf.data.pipeline.FieldSpec;
 import org.mimtf.data.pipeline.Pipeline;
 import org.mimtf.data.pipeline.SampleStage;
 import org.mimtf.data.pipeline.Stages;
-import org.mimtf.methods.BatchModel;
-import org.mimtf.methods.MimMethod;
-import org.mimtf.methods.Methods;
+import org.mimtf.data.recipe.PipelineFactory;
+import org.mimtf.methods.MethodRegistry;
 import org.mimtf.nn.Compute;
 import org.mimtf.nn.Initializers;
 import org.mimtf.nn.ParamStore;
 import org.mimtf.nn.VisionTransformer;
 import org.mimtf.nn.VitConfig;
 import org.mimtf.train.Devices;
-import org.mimtf.train.Schedules;
 import org.mimtf.train.SessionConfigs;
 import org.mimtf.train.StepGraph;
 import org.mimtf.util.Json;
@@ -54,7 +54,7 @@ public final class MethodStepBench {
   public static Json.Obj run(Recipe r, int warmup, int steps, PrintStream out) {
     boolean beitv2WithoutTokenizer = r.hasBeitv2()
         && !Files.exists(org.mimtf.methods.beitv2.VqkdTokenizer.savedModel(r).resolve("saved_model.pb"));
-    MimMethod m = beitv2WithoutTokenizer ? new org.mimtf.methods.beitv2.Beitv2Method(r, null) : Methods.create(r);
+    MimMethod m = beitv2WithoutTokenizer ? new org.mimtf.methods.beitv2.Beitv2Method(r, null) : MethodRegistry.create(r);
     List<SampleStage> stages = new ArrayList<>(m.extraStages());
     int n = (r.getModel().getImageSize() / r.getModel().getPatchSize());
     n *= n;
@@ -80,7 +80,7 @@ public final class MethodStepBench {
     }
     List<String> devices = Devices.towers(r.getTraining().getDevices());
     Compute compute = new Compute(Compute.Precision.valueOf(r.getTraining().getPrecision().name()));
-    Map<String, Schedules.Schedule> scalars = m.scalarSchedules(warmup + steps);
+    Map<String, Schedule> scalars = m.scalarSchedules(warmup + steps);
     double[] ms = new double[steps];
     try (StepGraph sg = new StepGraph(m, fields, r.getOptimizer(), compute, 1, 0, devices);
         Session s = new Session(sg.graph(), SessionConfigs.training(r.getTraining(), devices))) {

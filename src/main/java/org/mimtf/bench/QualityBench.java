@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.mimtf.api.MimMethod;
 import org.mimtf.config.RecipeLoader;
 import org.mimtf.config.proto.Recipe;
 import org.mimtf.data.source.IdxSource;
@@ -15,8 +16,7 @@ import org.mimtf.eval.Knn;
 import org.mimtf.eval.LinearProbe;
 import org.mimtf.export.EncoderExporter;
 import org.mimtf.export.Exports;
-import org.mimtf.methods.MimMethod;
-import org.mimtf.methods.Methods;
+import org.mimtf.stages.Pretraining;
 import org.mimtf.tokenizers.CentroidTokenizerBuilder;
 import org.mimtf.train.Trainer;
 import org.mimtf.util.Files2;
@@ -115,9 +115,9 @@ public final class QualityBench {
     if (r.hasSmr() && r.getSmr().getTarget() == org.mimtf.config.proto.SmrConfig.Target.TEACHER_FEATURES) {
       // the small recipe's teacher is the CCViT quickstart's export; the probes say what SMR distils
       Path teacher = Path.of(r.getSmr().getTeacher().getSavedModelDir());
-      if (!org.mimtf.teachers.CcvitTeacher.exists(teacher)) {
+      if (!org.mimtf.stages.CcvitTeacher.exists(teacher)) {
         out.println("SMR teacher " + teacher + " missing: making it from the small CCViT recipe (bundled subset)");
-        org.mimtf.teachers.CcvitTeacher.make(graphs, teacher, r.getTraining().getRunDir() + "-teacher-run", out);
+        org.mimtf.stages.CcvitTeacher.make(graphs, teacher, r.getTraining().getRunDir() + "-teacher-run", out);
       }
       Evaluator.Scores ts = Evaluator.evaluate(r, teacher, true, true, out);
       teacherScores = Json.obj().put("saved_model", teacher.toString()).put("knn_top1", ts.knnTop1())
@@ -205,10 +205,8 @@ public final class QualityBench {
       usage = org.mimtf.methods.beitv2.VqkdTokenizer.usage(b.savedModel(), r.getEval().getTest(), r.getModel(),
           r.getBeitv2().getTokenizer().getCodebookSize());
     }
-    MimMethod m = Methods.create(r); // after the earlier stage: the method loads its tokenizer
-    Trainer.Summary s = new Trainer(r, m, false, out).run();
-    Path export = Exports.exportRun(r, m.encoder(), s.lastCheckpoint(), out);
-    return new Trained(m, s, Evaluator.evaluate(r, export, true, true, out), usage);
+    var p = Pretraining.run(r, out); // after the earlier stage: the method loads its tokenizer
+    return new Trained(p.method(), p.summary(), Evaluator.evaluate(r, p.export(), true, true, out), usage);
   }
 
   /** k-NN and linear top-1 on raw pixel vectors. */

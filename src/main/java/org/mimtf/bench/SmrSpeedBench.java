@@ -12,7 +12,6 @@ import org.mimtf.config.proto.Recipe;
 import org.mimtf.config.proto.TrainingConfig;
 import org.mimtf.data.pipeline.Batch;
 import org.mimtf.data.pipeline.FieldSpec;
-import org.mimtf.methods.MimMethod;
 import org.mimtf.methods.beitv2.Beitv2Method;
 import org.mimtf.methods.smr.SmrMethod;
 import org.mimtf.nn.Compute;

@@ -4,9 +4,9 @@ import java.nio.file.Path;
 import java.util.List;
 import org.mimtf.config.proto.DataConfig;
 import org.mimtf.config.proto.Recipe;
-import org.mimtf.data.DataBench;
-import org.mimtf.data.DataPreview;
-import org.mimtf.methods.Methods;
+import org.mimtf.data.recipe.DataBench;
+import org.mimtf.data.recipe.DataPreview;
+import org.mimtf.methods.MethodRegistry;
 import org.mimtf.util.Json;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -36,7 +36,7 @@ final class DataCommand implements Runnable {
     public void run() {
       Recipe r = recipe.load();
       Path file = out != null ? out : Path.of(r.getTraining().getRunDir()).resolve("preview.png");
-      List<String> cols = DataPreview.write(r, Methods.pipelineStages(r), count, file);
+      List<String> cols = DataPreview.write(r, MethodRegistry.pipelineStages(r), count, file);
       System.out.println("preview of " + count + " examples, columns " + cols + ": " + file);
       System.out.println(Json.obj().put("preview", file.toString()).put("examples", count).put("columns", cols));
     }

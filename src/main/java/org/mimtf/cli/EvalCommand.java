@@ -12,7 +12,7 @@ import org.mimtf.config.proto.Recipe;
 import org.mimtf.eval.Evaluator;
 import org.mimtf.export.EncoderExporter;
 import org.mimtf.export.Exports;
-import org.mimtf.methods.Methods;
+import org.mimtf.methods.MethodRegistry;
 import org.mimtf.train.Checkpoints;
 import org.mimtf.util.Files2;
 import org.mimtf.util.Json;
@@ -97,7 +97,7 @@ final class EvalCommand implements Runnable {
           ckpt = new Checkpoints(source.runDir.resolve("checkpoints"), 1).latest().orElseThrow(() ->
               new UserException("no checkpoint in " + source.runDir.resolve("checkpoints")));
         }
-        EncoderExporter.export(Methods.encoderSpec(r), ckpt, model, Exports.extras(r, ckpt));
+        EncoderExporter.export(MethodRegistry.encoderSpec(r), ckpt, model, Exports.extras(r, ckpt));
         label = ckpt == null ? "random init" : ckpt.toString();
       } else {
         model = Exports.exportDir(r);

@@ -1,11 +1,11 @@
 package org.mimtf.cli;
 
 import java.nio.file.Path;
+import org.mimtf.api.EncoderSpec;
 import org.mimtf.config.proto.Recipe;
 import org.mimtf.export.EncoderExporter;
 import org.mimtf.export.Exports;
-import org.mimtf.methods.EncoderSpec;
-import org.mimtf.methods.Methods;
+import org.mimtf.methods.MethodRegistry;
 import org.mimtf.train.Checkpoints;
 import org.mimtf.util.Json;
 import org.mimtf.util.UserException;
@@ -35,7 +35,7 @@ final class ExportCommand implements Runnable {
   @Override
   public void run() {
     Recipe r = recipe.load();
-    EncoderSpec spec = Methods.encoderSpec(r);
+    EncoderSpec spec = MethodRegistry.encoderSpec(r);
     Path ckpt = null;
     if (!randomInit) {
       ckpt = checkpoint != null ? checkpoint : new Checkpoints(Path.of(r.getTraining().getRunDir())

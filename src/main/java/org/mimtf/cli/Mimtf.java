@@ -3,8 +3,8 @@ package org.mimtf.cli;
 import org.mimtf.config.RecipeException;
 import org.mimtf.data.BadInputException;
 import org.mimtf.util.UserException;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 /**
  * The {@code mimtf} command line. Each subcommand prints progress for people and, as its last line,
@@ -43,8 +43,18 @@ public final class Mimtf implements Runnable {
     System.exit(execute(args));
   }
 
+  /**
+   * java.util.logging's format for mimtf's warnings (skipped inputs): one line, {@code mimtf: WARNING:
+   * message}, instead of the default two lines of date and class. Set before the first log record
+   * unless the user set {@code -Djava.util.logging.SimpleFormatter.format} already.
+   */
+  static final String LOG_FORMAT = "mimtf: %4$s: %5$s%6$s%n";
+
   /** Runs the command line and returns its exit code (tests call this instead of main). */
   public static int execute(String... args) {
+    if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
+      System.setProperty("java.util.logging.SimpleFormatter.format", LOG_FORMAT);
+    }
     boolean debug = false;
     for (String a : args) {
       debug |= a.equals("--debug");

@@ -1,10 +1,9 @@
 package org.mimtf.cli;
 
 import java.nio.file.Path;
+import org.mimtf.api.MimMethod;
 import org.mimtf.config.proto.Recipe;
-import org.mimtf.export.Exports;
-import org.mimtf.methods.MimMethod;
-import org.mimtf.methods.Methods;
+import org.mimtf.methods.MethodRegistry;
 import org.mimtf.train.Trainer;
 import org.mimtf.util.Json;
 import picocli.CommandLine.Command;
@@ -35,7 +34,7 @@ final class PretrainCommand implements Runnable {
   @Override
   public void run() {
     Recipe r = recipe.load();
-    MimMethod method = Methods.create(r);
+    MimMethod method = MethodRegistry.create(r);
     Trainer trainer = new Trainer(r, method, resume, System.out).logPlacement(logPlacement);
     if (stopAfter > 0) {
       trainer.stopAfter(stopAfter);
@@ -43,7 +42,7 @@ final class PretrainCommand implements Runnable {
     Trainer.Summary s = trainer.run();
     Path export = null;
     if (!noExport && !s.interrupted()) {
-      export = Exports.exportRun(r, method.encoder(), s.lastCheckpoint(), System.out);
+      export = MethodRegistry.exportRun(r, method.encoder(), s.lastCheckpoint(), System.out);
     }
     Json.Obj out = Json.obj().put("method", method.name()).put("run_dir", s.runDir().toString())
         .put("steps", s.step()).put("total_steps", s.totalSteps()).put("train_seconds", s.trainSeconds())

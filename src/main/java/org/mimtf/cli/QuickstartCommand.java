@@ -6,13 +6,13 @@ import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
+import org.mimtf.api.MimMethod;
 import org.mimtf.config.RecipeLoader;
 import org.mimtf.config.proto.Recipe;
 import org.mimtf.eval.Evaluator;
 import org.mimtf.export.EncoderExporter;
 import org.mimtf.export.Exports;
-import org.mimtf.methods.MimMethod;
-import org.mimtf.methods.Methods;
+import org.mimtf.stages.Pretraining;
 import org.mimtf.tokenizers.CentroidTokenizerBuilder;
 import org.mimtf.train.Trainer;
 import org.mimtf.util.Files2;
@@ -64,10 +64,10 @@ final class QuickstartCommand implements Runnable {
     }
     if (r.hasBeitv2()) {
       Path teacher = Path.of(r.getBeitv2().getTokenizer().getTeacher().getSavedModelDir());
-      if (!org.mimtf.teachers.CcvitTeacher.exists(teacher)) {
+      if (!org.mimtf.stages.CcvitTeacher.exists(teacher)) {
         System.out.println("== 0. teacher: " + teacher + " does not exist; pre-training the small CCViT recipe to "
             + "make a mimtf teacher (its export is the teacher)");
-        org.mimtf.teachers.CcvitTeacher.make(graphs, teacher, "runs/quickstart-ccvit-teacher-" + stamp, System.out);
+        org.mimtf.stages.CcvitTeacher.make(graphs, teacher, "runs/quickstart-ccvit-teacher-" + stamp, System.out);
       }
       System.out.println("== 1. tokenizer: VQ-KD against the teacher " + teacher);
       var b = org.mimtf.methods.beitv2.VqkdTokenizer.train(r, false, System.out);
@@ -78,19 +78,19 @@ final class QuickstartCommand implements Runnable {
     }
     if (r.hasSmr() && r.getSmr().getTarget() == org.mimtf.config.proto.SmrConfig.Target.TEACHER_FEATURES) {
       Path teacher = Path.of(r.getSmr().getTeacher().getSavedModelDir());
-      if (!org.mimtf.teachers.CcvitTeacher.exists(teacher)) {
+      if (!org.mimtf.stages.CcvitTeacher.exists(teacher)) {
         System.out.println("== 1. teacher: " + teacher + " does not exist; pre-training the small CCViT recipe to "
             + "make a mimtf teacher (its export is the teacher)");
-        org.mimtf.teachers.CcvitTeacher.make(graphs, teacher, "runs/quickstart-ccvit-teacher-" + stamp, System.out);
+        org.mimtf.stages.CcvitTeacher.make(graphs, teacher, "runs/quickstart-ccvit-teacher-" + stamp, System.out);
       } else {
         System.out.println("== 1. teacher: " + teacher + " (frozen, its patch_tokens are the targets)");
       }
     }
-    System.out.println("== 2. pre-training");
-    MimMethod m = Methods.create(r);
-    Trainer.Summary s = new Trainer(r, m, false, System.out).run();
-    System.out.println("== 3. export");
-    Path export = Exports.exportRun(r, m.encoder(), s.lastCheckpoint(), System.out);
+    System.out.println("== 2. pre-training, then 3. export");
+    Pretraining.Result p = Pretraining.run(r, System.out);
+    MimMethod m = p.method();
+    Trainer.Summary s = p.summary();
+    Path export = p.export();
     System.out.println("== 4. evaluation (" + r.getEval().getFeature() + " features): pre-trained encoder");
     Evaluator.Scores pre = Evaluator.evaluate(r, export, true, true, System.out);
     System.out.println("== 5. evaluation: the same architecture at random initialisation");

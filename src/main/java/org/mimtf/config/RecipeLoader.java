@@ -12,10 +12,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.mimtf.config.proto.Beitv2Config;
+import org.mimtf.api.InputPaths;
 import org.mimtf.config.proto.Recipe;
 import org.mimtf.config.proto.SourceConfig;
 import org.mimtf.config.proto.TeacherConfig;
+import org.mimtf.methods.MethodRegistry;
 
 /**
  * Reads a recipe: parse the pbtxt, apply {@code --set} overrides, resolve derived values and relative
@@ -144,32 +145,24 @@ public final class RecipeLoader {
     if (r.getEval().hasTest()) {
       b.getEvalBuilder().setTest(source(r.getEval().getTest(), base));
     }
-    switch (r.getMethodCase()) {
-      case CCVIT -> {
-        var t = r.getCcvit().getTokenizer();
-        if (!t.getDir().isEmpty()) {
-          b.getCcvitBuilder().getTokenizerBuilder().setDir(input(t.getDir(), base));
+    if (r.getMethodCase() != Recipe.MethodCase.METHOD_NOT_SET) {
+      // a method's own inputs (tokenizer folder, teacher, tokenizer stage's data): its spec knows them
+      MethodRegistry.spec(r).resolveInputs(b, new InputPaths() {
+        @Override
+        public String input(String path) {
+          return RecipeLoader.input(path, base);
         }
-      }
-      case BEITV2 -> {
-        Beitv2Config.Vqkd v = r.getBeitv2().getTokenizer();
-        Beitv2Config.Vqkd.Builder vb = b.getBeitv2Builder().getTokenizerBuilder();
-        if (v.hasTeacher()) {
-          vb.setTeacher(teacher(v.getTeacher(), base));
+
+        @Override
+        public SourceConfig source(SourceConfig s) {
+          return RecipeLoader.source(s, base);
         }
-        if (!v.getDir().isEmpty()) {
-          vb.setDir(input(v.getDir(), base));
+
+        @Override
+        public TeacherConfig teacher(TeacherConfig t) {
+          return RecipeLoader.teacher(t, base);
         }
-        if (v.getData().hasSource()) {
-          vb.getDataBuilder().setSource(source(v.getData().getSource(), base));
-        }
-      }
-      case SMR -> {
-        if (r.getSmr().hasTeacher()) {
-          b.getSmrBuilder().setTeacher(teacher(r.getSmr().getTeacher(), base));
-        }
-      }
-      default -> {}
+      });
     }
     return b.build();
   }

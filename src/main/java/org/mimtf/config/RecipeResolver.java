@@ -5,15 +5,19 @@ import com.google.protobuf.Message;
 import org.mimtf.config.proto.Augmentation;
 import org.mimtf.config.proto.Beitv2Config;
 import org.mimtf.config.proto.BlockMasking;
+import org.mimtf.config.proto.ComplementaryMasking;
 import org.mimtf.config.proto.HorizontalFlip;
 import org.mimtf.config.proto.ModelConfig;
 import org.mimtf.config.proto.RandomResizedCrop;
 import org.mimtf.config.proto.Recipe;
 import org.mimtf.config.proto.ViewConfig;
+import org.mimtf.data.masking.BlockMaskGenerator;
+import org.mimtf.data.masking.ComplementaryMaskGenerator;
 
 /**
  * Turns a recipe as written into the resolved recipe a run uses: derived values are written out
- * (ViT size to width/depth/heads, mask ratio to a patch count, default view, run directory), so that
+ * (ViT size to width/depth/heads, mask ratios to patch counts — block masking's M and its cap, MOCA's
+ * visible and predicted token counts —, default view, run directory), so that
  * the run directory's copy of the recipe is complete and no Java code needs to re-derive a default.
  */
 public final class RecipeResolver {
@@ -34,11 +38,25 @@ public final class RecipeResolver {
     if (b.getData().getViewCount() == 0) {
       b.getDataBuilder().addView(defaultView(model));
     }
-    if (b.getMasking().hasBlock()) {
+    int cells = gridCells(model);
+    if (b.getMasking().hasBlock() && cells > 0) {
       BlockMasking.Builder bm = b.getMaskingBuilder().getBlockBuilder();
-      if (bm.getNumMaskingPatches() == 0) {
-        int n = gridCells(model);
-        bm.setNumMaskingPatches(Math.round(bm.getMaskRatio() * n));
+      if (bm.getNumMaskingPatches() == 0 && bm.getMaskRatio() >= 0 && bm.getMaskRatio() < 1) {
+        // (a ratio outside [0, 1) is left for the validator to name)
+        bm.setNumMaskingPatches(BlockMaskGenerator.countFromRatio(bm.getMaskRatio(), cells));
+      }
+      if (bm.getMaxNumPatches() == 0) {
+        bm.setMaxNumPatches(Math.max(1, bm.getNumMaskingPatches()));
+      }
+    }
+    if (b.getMasking().hasComplementary() && cells > 0) {
+      ComplementaryMasking.Builder cm = b.getMaskingBuilder().getComplementaryBuilder();
+      float r1 = cm.getFirstMaskRatio();
+      float r2 = cm.getSecondMaskRatio();
+      float pd = cm.getPartialDecodingRatio();
+      if (r1 >= 0 && r1 < 1 && r2 >= 0 && r2 < 1 && pd >= 0 && pd <= 1) { // else the validator names the ratio
+        int[] c = ComplementaryMaskGenerator.counts(cells, r1, r2, pd);
+        cm.setNumVisibleFirst(c[0]).setNumVisibleSecond(c[1]).setNumPredicted(c[2]);
       }
     }
     if (b.getTraining().getRunDir().isEmpty()) {

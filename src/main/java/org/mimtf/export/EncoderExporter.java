@@ -7,7 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.mimtf.methods.EncoderSpec;
+import org.mimtf.api.EncoderSpec;
 import org.mimtf.nn.Compute;
 import org.mimtf.nn.Initializers;
 import org.mimtf.nn.Param;

@@ -4,8 +4,8 @@ import com.google.protobuf.TextFormat;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Map;
+import org.mimtf.api.EncoderSpec;
 import org.mimtf.config.proto.Recipe;
-import org.mimtf.methods.EncoderSpec;
 import org.mimtf.util.Provenance;
 
 /** Where exports of a recipe go, and the export step that ends a pre-training run. */
@@ -17,7 +17,11 @@ public final class Exports {
     return Path.of(r.getExport().getDir(), r.getExport().getName(), Integer.toString(r.getExport().getVersion()));
   }
 
-  /** Exports the run's encoder from {@code checkpoint}, replacing an older export of the same version. */
+  /**
+   * Exports the run's encoder from {@code checkpoint}, replacing an older export of the same version.
+   * A method's extra exports (SMR's merging encoder) are its spec's: {@code MethodRegistry.exportRun}
+   * writes both.
+   */
   public static Path exportRun(Recipe r, EncoderSpec spec, Path checkpoint, PrintStream out) {
     Path dir = exportDir(r);
     try {
@@ -27,10 +31,6 @@ public final class Exports {
     }
     EncoderExporter.export(spec, checkpoint, dir, extras(r, checkpoint));
     out.println("exported the encoder (" + spec.scope() + ") to " + dir);
-    if (org.mimtf.methods.smr.MergingExport.wanted(r)) {
-      // SMR's export_encoder: PLAIN_AND_MERGING also writes the encoder with token merging kept
-      org.mimtf.methods.smr.MergingExport.exportRun(r, spec, checkpoint, out);
-    }
     return dir;
   }
 

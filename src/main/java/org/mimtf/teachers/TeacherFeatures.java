@@ -1,8 +1,8 @@
 package org.mimtf.teachers;
 
+import org.mimtf.api.BatchModel;
 import org.mimtf.data.pipeline.Batch;
 import org.mimtf.data.pipeline.FieldSpec;
-import org.mimtf.methods.BatchModel;
 
 /**
  * Fills {@code field} [N, D] with a frozen teacher's per-patch features of the batch's view

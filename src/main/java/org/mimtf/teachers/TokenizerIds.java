@@ -1,8 +1,8 @@
 package org.mimtf.teachers;
 
+import org.mimtf.api.BatchModel;
 import org.mimtf.data.pipeline.Batch;
 import org.mimtf.data.pipeline.FieldSpec;
-import org.mimtf.methods.BatchModel;
 
 /** Fills {@code field} [N] with a frozen tokenizer's code ids of the batch's view (BEiT v2 targets). */
 public final class TokenizerIds implements BatchModel {

@@ -2,6 +2,7 @@ package org.mimtf.train;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
+import org.mimtf.api.Schedule;
 import org.mimtf.config.proto.ScheduleConfig;
 
 /**
@@ -10,12 +11,6 @@ import org.mimtf.config.proto.ScheduleConfig;
  */
 public final class Schedules {
   private Schedules() {}
-
-  /** A value per optimizer step. */
-  @FunctionalInterface
-  public interface Schedule {
-    double at(long step);
-  }
 
   /**
    * The BEiT-family learning rate (common-vit.md §11): linear warm-up over {@code warmup} steps as

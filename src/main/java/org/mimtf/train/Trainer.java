@@ -12,28 +12,22 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.mimtf.api.BatchModel;
+import org.mimtf.api.Schedule;
+import org.mimtf.api.TrainingTask;
 import org.mimtf.config.proto.Recipe;
 import org.mimtf.config.proto.TrainingConfig;
-import org.mimtf.data.PipelineFactory;
 import org.mimtf.data.pipeline.Batch;
 import org.mimtf.data.pipeline.Pipeline;
-import org.mimtf.methods.BatchModel;
-import org.mimtf.methods.MimMethod;
+import org.mimtf.data.recipe.PipelineFactory;
 import org.mimtf.nn.Compute;
 import org.mimtf.train.log.RunLog;
 import org.mimtf.util.Provenance;
 import org.tensorflow.Graph;
-import org.tensorflow.Result;
 import org.tensorflow.Session;
-import org.tensorflow.Session.Runner;
-import org.tensorflow.Tensor;
-import org.tensorflow.ndarray.Shape;
-import org.tensorflow.ndarray.buffer.DataBuffers;
-import org.tensorflow.types.TFloat32;
-import org.tensorflow.types.TInt64;
 
 /**
- * Trains any {@link MimMethod}: one loop for all methods. It owns the session, feeds batches from the
+ * Trains any {@link TrainingTask}: one loop for all methods. It owns the session, feeds batches from the
  * pipeline, computes schedules, logs, checkpoints, and stops — the method only supplies its graph.
  *
  * <p>Never loses work: checkpoints are atomic and resumable exactly (variables, optimizer slots, step,
@@ -54,14 +48,14 @@ public final class Trainer {
   }
 
   private final Recipe recipe;
-  private final MimMethod method;
+  private final TrainingTask method;
   private final boolean resume;
   private final PrintStream console;
   private final AtomicBoolean stopRequested = new AtomicBoolean();
   private long stopAfterStep = -1;
   private boolean logPlacement;
 
-  public Trainer(Recipe recipe, MimMethod method, boolean resume, PrintStream console) {
+  public Trainer(Recipe recipe, TrainingTask method, boolean resume, PrintStream console) {
     this.recipe = recipe;
     this.method = method;
     this.resume = resume;
@@ -120,12 +114,12 @@ public final class Trainer {
   private Summary train(Path runDir, Checkpoints ckpts, Optional<Path> latest, long total, long stepsPerEpoch,
       int globalBatch, List<org.mimtf.data.pipeline.FieldSpec> fields) {
     TrainingConfig t = recipe.getTraining();
-    Schedules.Schedule lrSchedule = Schedules.learningRate(recipe.getSchedule(), total, stepsPerEpoch, globalBatch);
+    Schedule lrSchedule = Schedules.learningRate(recipe.getSchedule(), total, stepsPerEpoch, globalBatch);
     double wd = recipe.getOptimizer().getWeightDecay();
-    Schedules.Schedule wdSchedule = recipe.getOptimizer().getWeightDecayEnd() >= 0
+    Schedule wdSchedule = recipe.getOptimizer().getWeightDecayEnd() >= 0
         ? Schedules.cosine(wd, recipe.getOptimizer().getWeightDecayEnd(), total)
         : Schedules.constant(wd);
-    Map<String, Schedules.Schedule> scalarSchedules = method.scalarSchedules(total);
+    Map<String, Schedule> scalarSchedules = method.scalarSchedules(total);
     Compute compute = new Compute(Compute.Precision.valueOf(t.getPrecision().name()));
 
     List<String> devices = Devices.towers(t.getDevices());
@@ -168,7 +162,7 @@ public final class Trainer {
   }
 
   private Summary loop(Session s, StepGraph sg, RunLog log, Checkpoints ckpts, Path runDir, long startStep, long total,
-      long dataPosition, Schedules.Schedule lrS, Schedules.Schedule wdS, Map<String, Schedules.Schedule> scalarS,
+      long dataPosition, Schedule lrS, Schedule wdS, Map<String, Schedule> scalarS,
       int globalBatch) {
     TrainingConfig t = recipe.getTraining();
     int accum = t.getGradAccumSteps();

@@ -10,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.mimtf.data.BadInputException;
 
 /**
  * NumPy {@code .npy} (format 1.0) for float32 arrays: how tokenizer artifacts (k-means centroids) are
@@ -53,12 +52,12 @@ public final class Npy {
     try {
       all = Files.readAllBytes(file);
     } catch (IOException e) {
-      throw new BadInputException(file.toString(), "cannot read: " + e.getMessage(), e);
+      throw new UserException(file + ": cannot read: " + e.getMessage(), e);
     }
     ByteBuffer buf = ByteBuffer.wrap(all).order(ByteOrder.LITTLE_ENDIAN);
     for (byte b : MAGIC) {
       if (buf.remaining() == 0 || buf.get() != b) {
-        throw new BadInputException(file.toString(), "not a .npy file (bad magic)");
+        throw new UserException(file + ": not a .npy file (bad magic)");
       }
     }
     int major = buf.get();
@@ -67,11 +66,11 @@ public final class Npy {
     String header = new String(all, buf.position(), headerLen, StandardCharsets.US_ASCII);
     buf.position(buf.position() + headerLen);
     if (!header.contains("'<f4'") || header.contains("'fortran_order': True")) {
-      throw new BadInputException(file.toString(), "expected a C-order float32 array ('<f4'), header: " + header.trim());
+      throw new UserException(file + ": expected a C-order float32 array ('<f4'), header: " + header.trim());
     }
     Matcher m = SHAPE.matcher(header);
     if (!m.find()) {
-      throw new BadInputException(file.toString(), "no shape in header: " + header.trim());
+      throw new UserException(file + ": no shape in header: " + header.trim());
     }
     String[] parts = m.group(1).split(",");
     long[] shape = java.util.Arrays.stream(parts).map(String::trim).filter(s -> !s.isEmpty())
@@ -81,7 +80,7 @@ public final class Npy {
       n *= d;
     }
     if (buf.remaining() < n * 4) {
-      throw new BadInputException(file.toString(), "truncated: header says " + n + " floats, file has "
+      throw new UserException(file + ": truncated: header says " + n + " floats, file has "
           + buf.remaining() / 4);
     }
     float[] data = new float[(int) n];

@@ -66,7 +66,53 @@ class RecipeLoaderTest {
   void maskRatioBecomesAPatchCount() throws IOException {
     Recipe r = RecipeLoader.load(write("r.pbtxt", SMALL.replace("num_masking_patches: 20", "mask_ratio: 0.4")),
         List.of());
-    assertEquals(Math.round(0.4f * 49), r.getMasking().getBlock().getNumMaskingPatches());
+    // the resolver owns the ratio -> count (half to even, BlockMaskGenerator.countFromRatio): 19.6 -> 20,
+    // and the cap max_num_patches 0 -> M
+    assertEquals(20, r.getMasking().getBlock().getNumMaskingPatches());
+    assertEquals(20, r.getMasking().getBlock().getMaxNumPatches());
+  }
+
+  @Test
+  void halfMaskRatioRoundsToEvenOnce() throws IOException {
+    // 0.5 * 49 = 24.5 -> 24: the resolver's count is the one the pipeline's generator draws
+    Recipe r = RecipeLoader.load(write("r.pbtxt", SMALL.replace("num_masking_patches: 20", "mask_ratio: 0.5")),
+        List.of());
+    assertEquals(24, r.getMasking().getBlock().getNumMaskingPatches());
+    assertEquals(24, org.mimtf.data.masking.BlockMaskGenerator.fromConfig(r.getMasking().getBlock(), 7, 7)
+        .numMasking());
+  }
+
+  @Test
+  void mocaVisibleTokenCountsAreResolvedOnce() {
+    Recipe r = RecipeLoader.load(Path.of("graphs/moca_fmnist_small.pbtxt"), List.of(
+        "masking.complementary.first_mask_ratio=0.55", "masking.complementary.second_mask_ratio=0.75",
+        "masking.complementary.partial_decoding_ratio=0.2"));
+    var c = r.getMasking().getComplementary();
+    // 49 patches, ratios 0.55 / 0.75 / 0.2: floor(49 * 0.45) = 22, floor(49 * 0.25) = 12, floor(9.8) = 9
+    assertEquals(22, c.getNumVisibleFirst());
+    assertEquals(12, c.getNumVisibleSecond());
+    assertEquals(9, c.getNumPredicted());
+  }
+
+  @Test
+  void labelsPathOfAnotherSourceKindIsRejected() throws IOException {
+    String idx = SMALL.replace("path: \"train.gz\"", "path: \"train.gz\" labels_path: \"labels.gz\"");
+    assertEquals(dir.resolve("labels.gz").toString(),
+        RecipeLoader.load(write("r.pbtxt", idx), List.of()).getData().getSource().getLabelsPath());
+    RecipeException e = loadFails(idx, "data.source.kind=IMAGE_FOLDER");
+    assertTrue(e.getMessage().contains("data.source.labels_path (\"" + dir.resolve("labels.gz")
+        + "\") is only read by IDX sources, but data.source.kind is IMAGE_FOLDER"), e.getMessage());
+    assertTrue(loadFails(idx, "data.source.kind=TFRECORD").getMessage().contains("data.source.labels_path"));
+  }
+
+  @Test
+  void syntheticSourceSettingsAreChecked() throws IOException {
+    RecipeException e = loadFails(SMALL, "data.source.kind=SYNTHETIC", "data.source.synthetic_size=0",
+        "data.source.synthetic_jpeg_quality=101", "data.source.max_skipped=-1");
+    assertTrue(e.getMessage().contains("data.source.synthetic_size (0) must be > 0"), e.getMessage());
+    assertTrue(e.getMessage().contains("data.source.synthetic_jpeg_quality (101) must be in [1, 100]"),
+        e.getMessage());
+    assertTrue(e.getMessage().contains("data.source.max_skipped (-1) must be >= 0"), e.getMessage());
   }
 
   @Test

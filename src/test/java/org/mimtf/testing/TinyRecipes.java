@@ -78,7 +78,7 @@ public final class TinyRecipes {
           org.mimtf.config.proto.ModelConfig.AbsPosEmbedding.SINCOS_2D, org.mimtf.config.proto.ModelConfig.RelPosBias
               .REL_NONE, org.mimtf.config.proto.ModelConfig.QkvBias.QKV_BIAS, 0f, 0f, 1e-6f,
           org.mimtf.config.proto.ModelConfig.Init.MAE, null, null, 9);
-      org.mimtf.export.EncoderExporter.export(new org.mimtf.methods.EncoderSpec(t, "encoder"), null, teacher,
+      org.mimtf.export.EncoderExporter.export(new org.mimtf.api.EncoderSpec(t, "encoder"), null, teacher,
           java.util.Map.of());
     }
     List<String> o = new ArrayList<>(List.of(

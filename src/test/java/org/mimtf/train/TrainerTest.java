@@ -12,7 +12,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.mimtf.config.proto.Recipe;
-import org.mimtf.methods.Methods;
+import org.mimtf.methods.MethodRegistry;
 import org.mimtf.testing.TinyRecipes;
 import org.mimtf.util.UserException;
 
@@ -26,15 +26,15 @@ class TrainerTest {
   @Test
   void resumeReproducesTheLossSequenceOfAnUninterruptedRun() throws Exception {
     Recipe full = TinyRecipes.ccvit(dir.resolve("a"), 6);
-    new Trainer(full, Methods.create(full), false, quiet()).run();
+    new Trainer(full, MethodRegistry.create(full), false, quiet()).run();
     List<Double> reference = TinyRecipes.losses(dir.resolve("a/run"));
     assertEquals(6, reference.size());
 
     Recipe split = TinyRecipes.ccvit(dir.resolve("b"), 6);
-    Trainer.Summary first = new Trainer(split, Methods.create(split), false, quiet()).stopAfter(3).run();
+    Trainer.Summary first = new Trainer(split, MethodRegistry.create(split), false, quiet()).stopAfter(3).run();
     assertTrue(first.interrupted());
     assertEquals(3, first.step());
-    Trainer.Summary second = new Trainer(split, Methods.create(split), true, quiet()).run();
+    Trainer.Summary second = new Trainer(split, MethodRegistry.create(split), true, quiet()).run();
     assertEquals(6, second.step());
     List<Double> resumed = TinyRecipes.losses(dir.resolve("b/run"));
     assertEquals(6, resumed.size());
@@ -47,8 +47,8 @@ class TrainerTest {
   @Test
   void aRunDirectoryWithCheckpointsIsNotOverwrittenWithoutResume() throws Exception {
     Recipe r = TinyRecipes.ccvit(dir, 2);
-    new Trainer(r, Methods.create(r), false, quiet()).run();
-    UserException e = assertThrows(UserException.class, () -> new Trainer(r, Methods.create(r), false, quiet()).run());
+    new Trainer(r, MethodRegistry.create(r), false, quiet()).run();
+    UserException e = assertThrows(UserException.class, () -> new Trainer(r, MethodRegistry.create(r), false, quiet()).run());
     assertTrue(e.getMessage().contains("already has checkpoints"), e.getMessage());
     assertTrue(e.getMessage().contains("--resume"), e.getMessage());
   }
@@ -58,7 +58,7 @@ class TrainerTest {
     Recipe r = TinyRecipes.ccvit(dir, 30, "schedule.base_lr=1e20", "schedule.min_lr=1e19",
         "training.checkpoint_every_steps=1", "optimizer.clip_grad_norm=0");
     Trainer.NonFiniteLossException e = assertThrows(Trainer.NonFiniteLossException.class,
-        () -> new Trainer(r, Methods.create(r), false, quiet()).run());
+        () -> new Trainer(r, MethodRegistry.create(r), false, quiet()).run());
     assertTrue(e.getMessage().matches("(?s)non-finite value at step \\d+: .*(loss|token_ce|pixel_mse).*"), e.getMessage());
     int bad = Integer.parseInt(e.getMessage().replaceAll("(?s)non-finite value at step (\\d+):.*", "$1"));
     Path latest = new Checkpoints(dir.resolve("run/checkpoints"), 3).latest().orElseThrow();

@@ -1,5 +1,7 @@
 package org.mimtf.data.decode;
 
+import org.mimtf.data.BadInputException;
+
 /**
  * The encoded image formats that both decoders read, recognised by their leading bytes.
  *
@@ -73,6 +75,20 @@ public enum ImageFormat {
       }
     }
     return null;
+  }
+
+  /**
+   * The format of {@code bytes}, which a decoder is about to decode.
+   *
+   * @throws BadInputException naming {@code origin} when they are none of the known formats
+   */
+  static ImageFormat detectOrThrow(byte[] bytes, String origin) {
+    ImageFormat format = detect(bytes);
+    if (format == null) {
+      throw new BadInputException(
+          origin, "not a decodable image (not JPEG, PNG, GIF or BMP: " + describeHead(bytes) + ")");
+    }
+    return format;
   }
 
   /** The first bytes in hex, for error messages about content that is not an image. */

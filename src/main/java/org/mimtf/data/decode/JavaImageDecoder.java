@@ -63,14 +63,7 @@ public final class JavaImageDecoder implements ImageDecoder {
   @Override
   public Image decode(byte[] bytes, int channels, String origin) {
     checkArgument(channels == 1 || channels == 3, "channels (%s) must be 1 or 3", channels);
-    ImageFormat format = ImageFormat.detect(bytes);
-    if (format == null) {
-      throw new BadInputException(
-          origin,
-          "not a decodable image (not JPEG, PNG, GIF or BMP: "
-              + ImageFormat.describeHead(bytes)
-              + ")");
-    }
+    ImageFormat format = ImageFormat.detectOrThrow(bytes, origin);
     if (format == ImageFormat.JPEG && JpegInfo.components(bytes) == 4) {
       throw new BadInputException(
           origin,

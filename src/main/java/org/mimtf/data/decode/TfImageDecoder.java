@@ -140,14 +140,7 @@ public final class TfImageDecoder implements ImageDecoder {
     if (closed) {
       throw new IllegalStateException("TfImageDecoder is closed");
     }
-    ImageFormat format = ImageFormat.detect(bytes);
-    if (format == null) {
-      throw new BadInputException(
-          origin,
-          "not a decodable image (not JPEG, PNG, GIF or BMP: "
-              + ImageFormat.describeHead(bytes)
-              + ")");
-    }
+    ImageFormat format = ImageFormat.detectOrThrow(bytes, origin);
     Output<TUint8> out =
         switch (format) {
           case JPEG -> channels == 1 && JpegInfo.components(bytes) == 1 ? jpeg1 : jpeg3;

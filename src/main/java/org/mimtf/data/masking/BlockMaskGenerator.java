@@ -91,20 +91,30 @@ public final class BlockMaskGenerator {
   }
 
   /**
-   * Builds a generator from the recipe, resolving the proto's zero defaults: M = round(mask_ratio * N)
-   * (half-to-even) when num_masking_patches is 0, max_num_patches = M when 0, max_aspect = 1 /
-   * min_aspect when 0.
+   * The mask count M of a ratio of N cells: {@code round(mask_ratio * N)}, half to even as Python's
+   * {@code round} (the rounding of the rest of this algorithm; BEiT's scripts give M itself, 75 of
+   * 196). The one place the ratio becomes a count: {@code config.RecipeResolver} writes it into the
+   * resolved recipe's {@code num_masking_patches}, which everything else reads.
+   */
+  public static int countFromRatio(float maskRatio, int n) {
+    double ratio = Sampling.decimal(maskRatio);
+    checkArgument(ratio >= 0 && ratio <= 1, "mask_ratio (%s) must be in [0, 1]", ratio);
+    return (int) Math.rint(ratio * n);
+  }
+
+  /**
+   * Builds a generator from a resolved recipe's block masking: M from the ratio and
+   * {@code max_num_patches} = M are written out by the resolver, so zeros there mean the recipe was
+   * not resolved. {@code max_aspect} 0 is the reciprocal of {@code min_aspect} in double precision
+   * (1 / 0.3, as BEiT's code), which a float field cannot hold: that one default is derived here.
    */
   public static BlockMaskGenerator fromConfig(BlockMasking cfg, int gridH, int gridW) {
     checkArgument(gridH > 0 && gridW > 0, "grid (%sx%s) must be positive", gridH, gridW);
-    int n = gridH * gridW;
     int numMasking = cfg.getNumMaskingPatches();
-    if (numMasking == 0) {
-      double ratio = Sampling.decimal(cfg.getMaskRatio());
-      checkArgument(ratio >= 0 && ratio <= 1, "mask_ratio (%s) must be in [0, 1]", ratio);
-      numMasking = (int) Math.rint(ratio * n);
-    }
-    int maxNum = cfg.getMaxNumPatches() == 0 ? Math.max(1, numMasking) : cfg.getMaxNumPatches();
+    checkArgument(numMasking > 0 && cfg.getMaxNumPatches() > 0,
+        "masking.block has num_masking_patches %s, max_num_patches %s: the recipe is not resolved "
+            + "(RecipeLoader resolves it)", numMasking, cfg.getMaxNumPatches());
+    int maxNum = cfg.getMaxNumPatches();
     double minAspect = Sampling.decimal(cfg.getMinAspect());
     checkArgument(minAspect > 0, "min_aspect (%s) must be > 0", minAspect);
     double maxAspect =

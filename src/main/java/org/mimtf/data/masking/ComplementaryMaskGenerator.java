@@ -44,55 +44,58 @@ public final class ComplementaryMaskGenerator {
    */
   public ComplementaryMaskGenerator(
       int n, float firstMaskRatio, float secondMaskRatio, float partialDecodingRatio) {
+    this(n, counts(n, firstMaskRatio, secondMaskRatio, partialDecodingRatio));
+  }
+
+  private ComplementaryMaskGenerator(int n, int[] counts) {
     checkArgument(n > 0, "number of tokens (%s) must be > 0", n);
+    this.n = n;
+    this.keep1 = counts[0];
+    this.keep2 = counts[1];
+    this.predicted = counts[2];
+    checkArgument(keep1 >= 1, "the first round leaves no visible token (keep1 = %s) for N = %s", keep1, n);
+    checkArgument(keep2 >= 1, "the second round leaves no visible token (keep2 = %s) for N = %s", keep2, n);
+    checkArgument(
+        keep1 + predicted <= n,
+        "round-1 visible (keep1 = %s) plus predicted (P = %s) tokens exceed N = %s: lower"
+            + " partial_decoding_ratio or raise first_mask_ratio",
+        keep1,
+        predicted,
+        n);
+    checkArgument(
+        keep2 <= n - keep1 - predicted,
+        "round-2 visible tokens (keep2 = %s) must come from the tokens neither visible nor predicted"
+            + " in round 1 (N - keep1 - P = %s - %s - %s = %s): raise second_mask_ratio or"
+            + " lower first_mask_ratio / partial_decoding_ratio",
+        keep2,
+        n,
+        keep1,
+        predicted,
+        n - keep1 - predicted);
+  }
+
+  /**
+   * The counts {keep1, keep2, P} of N tokens at these ratios (the class comment's formulas): the one
+   * place they are derived. {@code config.RecipeResolver} writes them into the resolved recipe
+   * ({@code num_visible_first}, {@code num_visible_second}, {@code num_predicted}); everything else
+   * reads them there.
+   */
+  public static int[] counts(int n, float firstMaskRatio, float secondMaskRatio, float partialDecodingRatio) {
     double r1 = Sampling.decimal(firstMaskRatio);
     double r2 = Sampling.decimal(secondMaskRatio);
     double pd = Sampling.decimal(partialDecodingRatio);
     checkArgument(r1 >= 0 && r1 < 1, "first_mask_ratio (%s) must be in [0, 1)", r1);
     checkArgument(r2 >= 0 && r2 < 1, "second_mask_ratio (%s) must be in [0, 1)", r2);
     checkArgument(pd >= 0 && pd <= 1, "partial_decoding_ratio (%s) must be in [0, 1]", pd);
-    this.n = n;
-    this.keep1 = (int) Math.floor(n * (1.0 - r1));
-    this.keep2 = (int) Math.floor(n * (1.0 - r2));
-    this.predicted = (int) Math.floor(n * pd);
-    checkArgument(
-        keep1 >= 1,
-        "first_mask_ratio (%s) leaves no visible token (keep1 = %s) for N = %s",
-        r1,
-        keep1,
-        n);
-    checkArgument(
-        keep2 >= 1,
-        "second_mask_ratio (%s) leaves no visible token (keep2 = %s) for N = %s",
-        r2,
-        keep2,
-        n);
-    checkArgument(
-        keep1 + predicted <= n,
-        "round-1 visible (keep1 = %s) plus predicted (P = %s) tokens exceed N = %s: lower"
-            + " partial_decoding_ratio (%s) or raise first_mask_ratio (%s)",
-        keep1,
-        predicted,
-        n,
-        pd,
-        r1);
-    checkArgument(
-        keep2 <= n - keep1 - predicted,
-        "round-2 visible tokens (keep2 = %s) must come from the tokens neither visible nor predicted"
-            + " in round 1 (N - keep1 - P = %s - %s - %s = %s): raise second_mask_ratio (%s) or"
-            + " lower first_mask_ratio / partial_decoding_ratio",
-        keep2,
-        n,
-        keep1,
-        predicted,
-        n - keep1 - predicted,
-        r2);
+    return new int[] {(int) Math.floor(n * (1.0 - r1)), (int) Math.floor(n * (1.0 - r2)), (int) Math.floor(n * pd)};
   }
 
-  /** From the recipe, with N = the number of patch tokens. */
+  /** From a resolved recipe's counts, with N = the number of patch tokens. */
   public static ComplementaryMaskGenerator fromConfig(ComplementaryMasking cfg, int n) {
+    checkArgument(cfg.getNumVisibleFirst() > 0 && cfg.getNumVisibleSecond() > 0,
+        "masking.complementary has no visible-token counts: the recipe is not resolved (RecipeLoader resolves it)");
     return new ComplementaryMaskGenerator(
-        n, cfg.getFirstMaskRatio(), cfg.getSecondMaskRatio(), cfg.getPartialDecodingRatio());
+        n, new int[] {cfg.getNumVisibleFirst(), cfg.getNumVisibleSecond(), cfg.getNumPredicted()});
   }
 
   /** Draws the two orders for one image. */

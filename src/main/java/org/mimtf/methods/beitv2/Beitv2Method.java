@@ -1,14 +1,14 @@
 package org.mimtf.methods.beitv2;
 
 import java.util.List;
+import org.mimtf.api.BatchModel;
+import org.mimtf.api.EncoderSpec;
+import org.mimtf.api.Losses;
+import org.mimtf.api.MimMethod;
+import org.mimtf.api.TowerInputs;
+import org.mimtf.api.TowerOutput;
 import org.mimtf.config.proto.Beitv2Config;
 import org.mimtf.config.proto.Recipe;
-import org.mimtf.methods.BatchModel;
-import org.mimtf.methods.EncoderSpec;
-import org.mimtf.methods.Losses;
-import org.mimtf.methods.MimMethod;
-import org.mimtf.methods.TowerInputs;
-import org.mimtf.methods.TowerOutput;
 import org.mimtf.nn.AggregationHead;
 import org.mimtf.nn.Compute;
 import org.mimtf.nn.Dense;

@@ -153,7 +153,7 @@ public final class VqkdTokenizer {
     int size = model.getImageSize();
     int g = size / model.getPatchSize();
     try (SavedModelTeacher t = SavedModelTeacher.load(cfg, "tokenizer", size, model.getChannels(), g * g, true);
-        var p = org.mimtf.data.PipelineFactory.evaluation(images, "eval.test", model, 256, 2,
+        var p = org.mimtf.data.recipe.PipelineFactory.evaluation(images, "eval.test", model, 256, 2,
             org.mimtf.config.proto.DataConfig.Decoder.TENSORFLOW)) {
       while (p.hasNext()) {
         var b = p.next();

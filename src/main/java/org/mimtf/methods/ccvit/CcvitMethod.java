@@ -1,13 +1,14 @@
 package org.mimtf.methods.ccvit;
 
 import java.util.List;
+import org.mimtf.api.EncoderSpec;
+import org.mimtf.api.Losses;
+import org.mimtf.api.MimMethod;
+import org.mimtf.api.TowerInputs;
+import org.mimtf.api.TowerOutput;
 import org.mimtf.config.proto.CcvitConfig;
 import org.mimtf.config.proto.Recipe;
 import org.mimtf.data.pipeline.SampleStage;
-import org.mimtf.methods.EncoderSpec;
-import org.mimtf.methods.MimMethod;
-import org.mimtf.methods.TowerInputs;
-import org.mimtf.methods.TowerOutput;
 import org.mimtf.nn.AggregationHead;
 import org.mimtf.nn.Compute;
 import org.mimtf.nn.Dense;
@@ -17,7 +18,6 @@ import org.mimtf.nn.ParamStore;
 import org.mimtf.nn.Patches;
 import org.mimtf.nn.VisionTransformer;
 import org.mimtf.nn.VitConfig;
-import org.mimtf.methods.Losses;
 import org.mimtf.tokenizers.CentroidAssign;
 import org.tensorflow.Operand;
 import org.tensorflow.ndarray.Shape;
@@ -76,7 +76,7 @@ public final class CcvitMethod implements MimMethod {
 
   @Override
   public List<SampleStage> extraStages() {
-    return org.mimtf.methods.Methods.pipelineStages(recipe);
+    return new CcvitSpec().pipelineStages(recipe);
   }
 
   @Override

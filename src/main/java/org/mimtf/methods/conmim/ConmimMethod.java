@@ -3,15 +3,15 @@ package org.mimtf.methods.conmim;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.mimtf.api.EncoderSpec;
+import org.mimtf.api.Losses;
+import org.mimtf.api.MimMethod;
+import org.mimtf.api.Schedule;
+import org.mimtf.api.StepInputs;
+import org.mimtf.api.TowerInputs;
+import org.mimtf.api.TowerOutput;
 import org.mimtf.config.proto.ConmimConfig;
 import org.mimtf.config.proto.Recipe;
-import org.mimtf.methods.EncoderSpec;
-import org.mimtf.methods.Losses;
-import org.mimtf.methods.Methods;
-import org.mimtf.methods.MimMethod;
-import org.mimtf.methods.StepInputs;
-import org.mimtf.methods.TowerInputs;
-import org.mimtf.methods.TowerOutput;
 import org.mimtf.nn.Compute;
 import org.mimtf.nn.Ema;
 import org.mimtf.nn.ParamStore;
@@ -218,7 +218,7 @@ public final class ConmimMethod implements MimMethod {
 
   /** {@code m_it = 1 + ½(m0 − 1)(1 + cos(π·it/T))} with m0 = teacher_momentum, end teacher_momentum_end. */
   @Override
-  public Map<String, Schedules.Schedule> scalarSchedules(long totalSteps) {
+  public Map<String, Schedule> scalarSchedules(long totalSteps) {
     return Map.of(MOMENTUM, Schedules.momentum(decimal(cfg.getTeacherMomentum()),
         decimal(cfg.getTeacherMomentumEnd()), totalSteps));
   }
@@ -230,7 +230,7 @@ public final class ConmimMethod implements MimMethod {
 
   @Override
   public EncoderSpec encoder() {
-    return Methods.encoderSpec(recipe);
+    return new ConmimSpec().encoder(recipe);
   }
 
   /** The EMA pairs (online → momentum), for tests. */

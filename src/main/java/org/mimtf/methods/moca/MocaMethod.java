@@ -6,14 +6,15 @@ import static com.google.common.base.Preconditions.checkState;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.mimtf.api.EncoderSpec;
+import org.mimtf.api.MimMethod;
+import org.mimtf.api.Schedule;
+import org.mimtf.api.StepInputs;
+import org.mimtf.api.TowerInputs;
+import org.mimtf.api.TowerOutput;
+import org.mimtf.config.proto.ComplementaryMasking;
 import org.mimtf.config.proto.MocaConfig;
 import org.mimtf.config.proto.Recipe;
-import org.mimtf.data.masking.ComplementaryMaskGenerator;
-import org.mimtf.methods.EncoderSpec;
-import org.mimtf.methods.MimMethod;
-import org.mimtf.methods.StepInputs;
-import org.mimtf.methods.TowerInputs;
-import org.mimtf.methods.TowerOutput;
 import org.mimtf.nn.Compute;
 import org.mimtf.nn.Ema;
 import org.mimtf.nn.InitScheme;
@@ -148,10 +149,12 @@ public final class MocaMethod implements MimMethod {
     this.vit = VitConfig.from(recipe.getModel());
     this.grid = vit.grid();
     this.n = vit.numPatches();
-    ComplementaryMaskGenerator masks = ComplementaryMaskGenerator.fromConfig(recipe.getMasking().getComplementary(), n);
-    this.keep1 = masks.keep1();
-    this.keep2 = masks.keep2();
-    this.predicted = masks.numPredicted();
+    // the resolver's counts, which the pipeline's complementary masks use too
+    ComplementaryMasking counts = recipe.getMasking().getComplementary();
+    checkArgument(counts.getNumVisibleFirst() > 0, "the recipe is not resolved (no masking.complementary counts)");
+    this.keep1 = counts.getNumVisibleFirst();
+    this.keep2 = counts.getNumVisibleSecond();
+    this.predicted = counts.getNumPredicted();
     this.k = cfg.getNumWords();
     this.knew = cfg.getNumNewWords();
     this.decWidth = cfg.getDecoder().getWidth() > 0 ? cfg.getDecoder().getWidth() : vit.width();
@@ -480,13 +483,13 @@ public final class MocaMethod implements MimMethod {
   }
 
   @Override
-  public Map<String, Schedules.Schedule> scalarSchedules(long totalSteps) {
+  public Map<String, Schedule> scalarSchedules(long totalSteps) {
     return Map.of(MOMENTUM, Schedules.momentum(cfg.getTeacherMomentum(), cfg.getTeacherMomentumEnd(), totalSteps));
   }
 
   @Override
   public EncoderSpec encoder() {
-    return org.mimtf.methods.Methods.encoderSpec(recipe);
+    return new MocaSpec().encoder(recipe);
   }
 
   public Recipe recipe() {

@@ -1,15 +1,15 @@
 package org.mimtf.methods.smr;
 
 import java.util.List;
+import org.mimtf.api.BatchModel;
+import org.mimtf.api.EncoderSpec;
+import org.mimtf.api.Losses;
+import org.mimtf.api.MimMethod;
+import org.mimtf.api.TowerInputs;
+import org.mimtf.api.TowerOutput;
 import org.mimtf.config.proto.Recipe;
 import org.mimtf.config.proto.SmrConfig;
 import org.mimtf.config.proto.TeacherConfig;
-import org.mimtf.methods.BatchModel;
-import org.mimtf.methods.EncoderSpec;
-import org.mimtf.methods.Losses;
-import org.mimtf.methods.MimMethod;
-import org.mimtf.methods.TowerInputs;
-import org.mimtf.methods.TowerOutput;
 import org.mimtf.nn.Compute;
 import org.mimtf.nn.LayerNorm;
 import org.mimtf.nn.ParamStore;

@@ -188,29 +188,31 @@ class BlockMaskGeneratorTest {
   }
 
   @Test
-  void fromConfigResolvesDefaults() {
-    BlockMaskGenerator g = BlockMaskGenerator.fromConfig(BlockMasking.getDefaultInstance(), 14, 14);
-    // round(0.4 * 196) = round(78.4) = 78; max = M; max_aspect = 1 / 0.3.
-    assertEquals(78, g.numMasking());
-    assertEquals(78, g.maxNumPatches());
-    assertEquals(16, g.minNumPatches());
-    assertEquals(0.3, g.minAspect(), 1e-12);
-    assertEquals(1 / 0.3, g.maxAspect(), 1e-12);
-    assertTrue(g.exactCount());
+  void countFromRatioRoundsHalfToEven() {
+    // round(0.4 * 196) = round(78.4) = 78; Python's round is half-to-even: 0.5 * 9 = 4.5 -> 4,
+    // 0.5 * 25 = 12.5 -> 12, 0.5 * 49 = 24.5 -> 24 (the small recipes' 7x7 grid).
+    assertEquals(78, BlockMaskGenerator.countFromRatio(0.4f, 196));
+    assertEquals(4, BlockMaskGenerator.countFromRatio(0.5f, 9));
+    assertEquals(12, BlockMaskGenerator.countFromRatio(0.5f, 25));
+    assertEquals(24, BlockMaskGenerator.countFromRatio(0.5f, 49));
+    assertEquals(74, BlockMaskGenerator.countFromRatio(0.375f, 196)); // 73.5 -> 74 (even)
+  }
 
+  @Test
+  void fromConfigReadsTheResolvedCount() {
     BlockMaskGenerator beit =
         BlockMaskGenerator.fromConfig(
-            BlockMasking.newBuilder().setNumMaskingPatches(75).setExactCount(false).build(), 14, 14);
+            BlockMasking.newBuilder().setNumMaskingPatches(75).setMaxNumPatches(75).setExactCount(false).build(),
+            14, 14);
     assertEquals(75, beit.numMasking());
+    assertEquals(75, beit.maxNumPatches());
+    assertEquals(16, beit.minNumPatches());
+    assertEquals(0.3, beit.minAspect(), 1e-12);
+    assertEquals(1 / 0.3, beit.maxAspect(), 1e-12); // max_aspect 0 = 1 / min_aspect in double precision
     assertFalse(beit.exactCount());
-
-    // Python round is half-to-even: 0.5 * 9 = 4.5 -> 4; 0.5 * 25 = 12.5 -> 12.
-    assertEquals(
-        4, BlockMaskGenerator.fromConfig(BlockMasking.newBuilder().setMaskRatio(0.5f).build(), 3, 3)
-            .numMasking());
-    assertEquals(
-        12, BlockMaskGenerator.fromConfig(BlockMasking.newBuilder().setMaskRatio(0.5f).build(), 5, 5)
-            .numMasking());
+    // an unresolved config (count 0) is refused rather than re-derived here
+    assertThrows(IllegalArgumentException.class,
+        () -> BlockMaskGenerator.fromConfig(BlockMasking.getDefaultInstance(), 14, 14));
   }
 
   @Test

@@ -16,9 +16,18 @@ import org.mimtf.data.masking.ComplementaryMaskGenerator.ComplementaryMasks;
 class ComplementaryMaskGeneratorTest {
 
   @Test
+  void fromConfigNeedsTheResolvedCounts() {
+    // the ratios alone are not read: the resolver derives the counts once (RecipeLoaderTest)
+    assertThrows(IllegalArgumentException.class,
+        () -> ComplementaryMaskGenerator.fromConfig(ComplementaryMasking.getDefaultInstance(), 196));
+  }
+
+  @Test
   void mocaCountsForN196() {
-    ComplementaryMaskGenerator gen =
-        ComplementaryMaskGenerator.fromConfig(ComplementaryMasking.getDefaultInstance(), 196);
+    int[] c = ComplementaryMaskGenerator.counts(196, 0.55f, 0.75f, 0.2f);
+    assertArrayEquals(new int[] {88, 49, 39}, c);
+    ComplementaryMaskGenerator gen = ComplementaryMaskGenerator.fromConfig(ComplementaryMasking.getDefaultInstance()
+        .toBuilder().setNumVisibleFirst(c[0]).setNumVisibleSecond(c[1]).setNumPredicted(c[2]).build(), 196);
     assertEquals(88, gen.keep1());
     assertEquals(127, gen.dec1());
     assertEquals(49, gen.keep2());

@@ -18,9 +18,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.mimtf.config.RecipeLoader;
 import org.mimtf.config.proto.Recipe;
-import org.mimtf.data.PipelineFactory;
 import org.mimtf.data.TestData;
-import org.mimtf.methods.Methods;
+import org.mimtf.data.recipe.PipelineFactory;
+import org.mimtf.methods.MethodRegistry;
 
 /**
  * Pipelines built from recipes ({@link PipelineFactory#training}) on the Fashion-MNIST fixture:
@@ -42,7 +42,7 @@ class RecipePipelineTest {
   }
 
   static List<Snapshot> batches(Recipe r, long start, int n) {
-    try (Pipeline p = PipelineFactory.training(r, Methods.pipelineStages(r), start)) {
+    try (Pipeline p = PipelineFactory.training(r, MethodRegistry.pipelineStages(r), start)) {
       return Snapshot.take(p, n);
     }
   }
@@ -80,7 +80,7 @@ class RecipePipelineTest {
     Recipe r = load(CCVIT, "data.workers=2");
     long pos;
     List<Snapshot> expected;
-    try (Pipeline p = PipelineFactory.training(r, Methods.pipelineStages(r), 0)) {
+    try (Pipeline p = PipelineFactory.training(r, MethodRegistry.pipelineStages(r), 0)) {
       Snapshot.take(p, 3);
       pos = p.position();
       expected = Snapshot.take(p, 2);
@@ -124,7 +124,7 @@ class RecipePipelineTest {
   @Test
   void mocaOrdersArePermutationsPerCopyWithTheComplementaryStructure() {
     Recipe r = load(MOCA, "data.workers=2");
-    try (Pipeline p = PipelineFactory.training(r, Methods.pipelineStages(r), 0)) {
+    try (Pipeline p = PipelineFactory.training(r, MethodRegistry.pipelineStages(r), 0)) {
       assertEquals(List.of(2L, 49L), Arrays.stream(p.next().spec("order1").shape()).boxed().toList());
       Batch b = p.next();
       assertArrayEquals(new long[] {2, N}, b.spec("order2").shape());

@@ -4,16 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.mimtf.api.StepInputs;
+import org.mimtf.api.TowerInputs;
+import org.mimtf.api.TowerOutput;
 import org.mimtf.config.RecipeLoader;
 import org.mimtf.config.proto.Recipe;
-import org.mimtf.methods.StepInputs;
-import org.mimtf.methods.TowerInputs;
-import org.mimtf.methods.TowerOutput;
 import org.mimtf.nn.Compute;
 import org.mimtf.nn.Initializers;
 import org.mimtf.nn.Param;

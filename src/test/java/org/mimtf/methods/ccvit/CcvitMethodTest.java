@@ -12,9 +12,9 @@ import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.mimtf.api.TowerOutput;
 import org.mimtf.config.proto.Recipe;
-import org.mimtf.methods.Methods;
-import org.mimtf.methods.TowerOutput;
+import org.mimtf.methods.MethodRegistry;
 import org.mimtf.nn.Compute;
 import org.mimtf.nn.Initializers;
 import org.mimtf.nn.ParamStore;
@@ -22,7 +22,6 @@ import org.mimtf.testing.TinyRecipes;
 import org.mimtf.train.Trainer;
 import org.mimtf.util.Npy;
 import org.tensorflow.Graph;
-import org.tensorflow.Operand;
 import org.tensorflow.Result;
 import org.tensorflow.Session;
 import org.tensorflow.ndarray.Shape;
@@ -51,7 +50,7 @@ class CcvitMethodTest {
 
     Fixture() throws Exception {
       Recipe r = TinyRecipes.ccvit(dir, 1);
-      CcvitMethod m = (CcvitMethod) Methods.create(r);
+      CcvitMethod m = (CcvitMethod) MethodRegistry.create(r);
       centroids = Npy.read(dir.resolve("tok/centroids.npy")).data();
       Ops tf = Ops.create(g);
       m.create(tf, new ParamStore(new Initializers(0)));
@@ -184,7 +183,7 @@ class CcvitMethodTest {
   @Test
   void aFewStepsOfTheSmallRecipeLowerTheLoss() throws Exception {
     Recipe r = TinyRecipes.ccvit(dir.resolve("train"), 30, "schedule.base_lr=2e-3", "training.image_every_steps=15");
-    new Trainer(r, Methods.create(r), false, new PrintStream(new ByteArrayOutputStream())).run();
+    new Trainer(r, MethodRegistry.create(r), false, new PrintStream(new ByteArrayOutputStream())).run();
     List<Double> l = TinyRecipes.losses(dir.resolve("train/run"));
     double first = (l.get(0) + l.get(1) + l.get(2)) / 3;
     double last = (l.get(27) + l.get(28) + l.get(29)) / 3;

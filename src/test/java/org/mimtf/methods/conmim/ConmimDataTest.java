@@ -15,10 +15,10 @@ import org.mimtf.config.RecipeValidator;
 import org.mimtf.config.proto.Augmentation;
 import org.mimtf.config.proto.Recipe;
 import org.mimtf.config.proto.Solarize;
-import org.mimtf.data.PipelineFactory;
 import org.mimtf.data.masking.RandomMaskGenerator;
 import org.mimtf.data.pipeline.Batch;
 import org.mimtf.data.pipeline.Pipeline;
+import org.mimtf.data.recipe.PipelineFactory;
 import org.mimtf.testing.TinyRecipes;
 
 /**

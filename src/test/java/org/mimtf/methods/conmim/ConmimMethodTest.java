@@ -8,14 +8,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.mimtf.api.Schedule;
 import org.mimtf.config.proto.ConmimConfig;
 import org.mimtf.config.proto.OptimizerConfig;
 import org.mimtf.config.proto.Recipe;
 import org.mimtf.data.pipeline.Batch;
-import org.mimtf.methods.Methods;
+import org.mimtf.methods.MethodRegistry;
 import org.mimtf.nn.Compute;
 import org.mimtf.nn.Param;
-import org.mimtf.train.Schedules;
 import org.mimtf.train.StepGraph;
 import org.tensorflow.Session;
 
@@ -29,7 +29,7 @@ class ConmimMethodTest {
   @Test
   void momentumRisesFrom0996To1OnACosinePerIteration() {
     Recipe r = ConmimFixtures.recipe("conmim.teacher_momentum=0.996");
-    Schedules.Schedule m = new ConmimMethod(r).scalarSchedules(1000).get(ConmimMethod.MOMENTUM);
+    Schedule m = new ConmimMethod(r).scalarSchedules(1000).get(ConmimMethod.MOMENTUM);
     assertEquals(0.996, m.at(0), 1e-12);
     assertEquals(0.998, m.at(500), 1e-12, "half way: the mean of 0.996 and 1");
     assertEquals(1.0, m.at(1000), 1e-12);
@@ -130,9 +130,9 @@ class ConmimMethodTest {
   @Test
   void theMomentumEncoderIsExportedUnlessOnlineIsAsked() {
     Recipe r = ConmimFixtures.recipe();
-    assertEquals("momentum/encoder", Methods.create(r).encoder().scope());
+    assertEquals("momentum/encoder", MethodRegistry.create(r).encoder().scope());
     Recipe online = ConmimFixtures.recipe("conmim.export_encoder=ONLINE");
     assertEquals(ConmimConfig.ExportEncoder.ONLINE, online.getConmim().getExportEncoder());
-    assertEquals("encoder", Methods.create(online).encoder().scope());
+    assertEquals("encoder", MethodRegistry.create(online).encoder().scope());
   }
 }

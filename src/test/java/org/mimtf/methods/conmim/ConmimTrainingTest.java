@@ -14,10 +14,10 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.mimtf.api.MimMethod;
 import org.mimtf.config.proto.Recipe;
 import org.mimtf.export.Exports;
-import org.mimtf.methods.MimMethod;
-import org.mimtf.methods.Methods;
+import org.mimtf.methods.MethodRegistry;
 import org.mimtf.nn.Compute;
 import org.mimtf.nn.GraphTesting;
 import org.mimtf.nn.Initializers;
@@ -62,12 +62,12 @@ class ConmimTrainingTest {
   @Test
   void resumeReproducesTheRunAndTheExportIsTheMomentumEncoder() throws Exception {
     Recipe full = TinyRecipes.conmim(dir.resolve("a"), 4);
-    MimMethod fm = Methods.create(full);
+    MimMethod fm = MethodRegistry.create(full);
     Trainer.Summary a = new Trainer(full, fm, false, quiet()).run();
     Recipe split = TinyRecipes.conmim(dir.resolve("b"), 4);
-    Trainer.Summary first = new Trainer(split, Methods.create(split), false, quiet()).stopAfter(2).run();
+    Trainer.Summary first = new Trainer(split, MethodRegistry.create(split), false, quiet()).stopAfter(2).run();
     assertTrue(first.interrupted());
-    Trainer.Summary b = new Trainer(split, Methods.create(split), true, quiet()).run();
+    Trainer.Summary b = new Trainer(split, MethodRegistry.create(split), true, quiet()).run();
     assertEquals(4, b.step());
     for (String key : List.of("loss", "match_acc", "momentum", "weight_cosine")) {
       List<Double> ref = metric(a.runDir(), key);
@@ -96,7 +96,7 @@ class ConmimTrainingTest {
     assertArrayEquals(momA, fromExport, 1e-5f, "the export is the momentum encoder");
     Recipe online = TinyRecipes.conmim(dir.resolve("a"), 4, "conmim.export_encoder=ONLINE",
         "export.name=online");
-    Path exportedOnline = Exports.exportRun(online, Methods.create(online).encoder(), a.lastCheckpoint(), quiet());
+    Path exportedOnline = Exports.exportRun(online, MethodRegistry.create(online).encoder(), a.lastCheckpoint(), quiet());
     assertArrayEquals(onlineA, SavedModelProbe.run(exportedOnline, 3, 28, 28, 1, 5).get("avg_pool"), 1e-5f,
         "conmim.export_encoder: ONLINE exports the online encoder");
     var vars = org.mimtf.export.SavedModelInfo.read(exported).variables().stream().map(v -> v.name()).toList();

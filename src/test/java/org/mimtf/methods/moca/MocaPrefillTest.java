@@ -10,8 +10,8 @@ import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.mimtf.config.proto.MocaConfig;
-import org.mimtf.methods.Methods;
-import org.mimtf.train.Schedules;
+import org.mimtf.api.Schedule;
+import org.mimtf.methods.MethodRegistry;
 
 /** {@code moca.prefill_codebook}, {@code moca.teacher_momentum_end} and {@code moca.export_encoder}. */
 class MocaPrefillTest {
@@ -53,13 +53,13 @@ class MocaPrefillTest {
   void teacherMomentumEndsAtTheConfiguredValueAndTheExportCanHoldTheStudent() {
     var r = MocaMethodTest.tiny("moca.teacher_momentum=0.99", "moca.teacher_momentum_end=0.995");
     MocaMethod m = new MocaMethod(r);
-    Schedules.Schedule s = m.scalarSchedules(300).get(MocaMethod.MOMENTUM);
+    Schedule s = m.scalarSchedules(300).get(MocaMethod.MOMENTUM);
     assertEquals(0.99, s.at(0), 1e-7); // float recipe values
     assertEquals(0.995, s.at(300), 1e-7);
-    assertEquals("teacher/encoder", Methods.encoderSpec(r).scope());
+    assertEquals("teacher/encoder", MethodRegistry.encoderSpec(r).scope());
     var student = MocaMethodTest.tiny("moca.export_encoder=STUDENT");
     assertEquals(MocaConfig.ExportEncoder.STUDENT, student.getMoca().getExportEncoder());
-    assertEquals("encoder", Methods.encoderSpec(student).scope());
+    assertEquals("encoder", MethodRegistry.encoderSpec(student).scope());
     assertEquals("encoder", new MocaMethod(student).encoder().scope());
   }
 }

@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.mimtf.config.proto.Recipe;
 import org.mimtf.export.Exports;
-import org.mimtf.methods.Methods;
+import org.mimtf.methods.MethodRegistry;
 import org.mimtf.nn.Compute;
 import org.mimtf.nn.GraphTesting;
 import org.mimtf.nn.Initializers;
@@ -69,14 +69,14 @@ class MocaTrainingTest {
   @Test
   void aResumedRunRestoresTheQueueAndTheTemperatureStatisticsExactly(@TempDir Path dir) throws Exception {
     Recipe full = TinyRecipes.moca(dir.resolve("a"), 4, "moca.num_words=8");
-    Trainer.Summary a = new Trainer(full, Methods.create(full), false, QUIET).run();
+    Trainer.Summary a = new Trainer(full, MethodRegistry.create(full), false, QUIET).run();
     Recipe part = TinyRecipes.moca(dir.resolve("b"), 4, "moca.num_words=8");
-    new Trainer(part, Methods.create(part), false, QUIET).stopAfter(2).run();
+    new Trainer(part, MethodRegistry.create(part), false, QUIET).stopAfter(2).run();
     Map<String, float[]> mid = state(dir.resolve("b/run/checkpoints/ckpt-2"), part);
     assertEquals(0f, mid.get("codebook/ptr")[0], "after 2 steps of 4 words, ptr wrapped to 0 (K = 8)");
     assertEquals(8f, mid.get("codebook/words_written")[0]);
     assertEquals(1f, mid.get("teacher/ema_step")[0], "the EMA was last applied for step 1");
-    Trainer.Summary b = new Trainer(part, Methods.create(part), true, QUIET).run();
+    Trainer.Summary b = new Trainer(part, MethodRegistry.create(part), true, QUIET).run();
     assertEquals(4, b.step());
     List<Double> la = TinyRecipes.losses(a.runDir());
     List<Double> lb = TinyRecipes.losses(b.runDir());
@@ -98,7 +98,7 @@ class MocaTrainingTest {
   @Test
   void theExportIsTheEmaTeacherAndLoadsInAFreshJvm(@TempDir Path dir) throws Exception {
     Recipe r = TinyRecipes.moca(dir, 3);
-    var m = Methods.create(r);
+    var m = MethodRegistry.create(r);
     Trainer.Summary s = new Trainer(r, m, false, QUIET).run();
     assertEquals("teacher/encoder", m.encoder().scope());
     Path export = Exports.exportRun(r, m.encoder(), s.lastCheckpoint(), QUIET);

@@ -12,10 +12,10 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.mimtf.api.TowerOutput;
 import org.mimtf.config.proto.Recipe;
 import org.mimtf.config.proto.SmrConfig;
-import org.mimtf.methods.Methods;
-import org.mimtf.methods.TowerOutput;
+import org.mimtf.methods.MethodRegistry;
 import org.mimtf.nn.Compute;
 import org.mimtf.nn.GraphTesting;
 import org.mimtf.nn.Initializers;
@@ -166,7 +166,7 @@ class SmrMethodTest {
   @Test
   void pixelTargetsNeedNoTeacherAndAddAReconstructionImage() throws Exception {
     Recipe r = TinyRecipes.smr(dir, 1, "smr.target=PIXELS", "smr.loss=MSE");
-    assertTrue(Methods.create(r).batchModels().isEmpty());
+    assertTrue(MethodRegistry.create(r).batchModels().isEmpty());
     try (Fixture f = new Fixture(r)) {
       assertTrue(f.out.images().containsKey("reconstruction"));
       float loss = f.run(random(B * 784, 7), new float[B * N * CT], List.of(f.out.loss())).get(0)[0];
@@ -204,7 +204,7 @@ class SmrMethodTest {
   @Test
   void aMissingTeacherSaysHowToMakeIt() throws Exception {
     Recipe r = TinyRecipes.smr(dir, 1, "smr.teacher.saved_model_dir=" + dir.resolve("nope"));
-    String msg = assertThrows(UserException.class, () -> Methods.create(r)).getMessage();
+    String msg = assertThrows(UserException.class, () -> MethodRegistry.create(r)).getMessage();
     assertTrue(msg.contains("no SMR teacher at") && msg.contains("scripts/quickstart.sh ccvit"), msg);
   }
 }

@@ -14,10 +14,9 @@ import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.mimtf.api.MimMethod;
 import org.mimtf.config.proto.Recipe;
-import org.mimtf.export.Exports;
-import org.mimtf.methods.MimMethod;
-import org.mimtf.methods.Methods;
+import org.mimtf.methods.MethodRegistry;
 import org.mimtf.testing.SavedModelProbe;
 import org.mimtf.testing.TinyRecipes;
 import org.mimtf.train.Trainer;
@@ -32,7 +31,7 @@ class SmrTrainingTest {
   @Test
   void trainsAndExportsThePlainAndTheMergingEncoder() throws Exception {
     Recipe r = TinyRecipes.smr(dir, 12, "smr.export_encoder=PLAIN_AND_MERGING", "schedule.base_lr=2e-3");
-    MimMethod m = Methods.create(r);
+    MimMethod m = MethodRegistry.create(r);
     assertEquals(1, m.batchModels().size(), "the teacher runs beside the session");
     Trainer.Summary s = new Trainer(r, m, false, new PrintStream(new ByteArrayOutputStream())).run();
     assertEquals(12, s.step());
@@ -46,7 +45,7 @@ class SmrTrainingTest {
       assertTrue(log.contains("\"" + key + "\""), key + " logged");
     }
 
-    Path plain = Exports.exportRun(r, m.encoder(), s.lastCheckpoint(), new PrintStream(new ByteArrayOutputStream()));
+    Path plain = MethodRegistry.exportRun(r, m.encoder(), s.lastCheckpoint(), new PrintStream(new ByteArrayOutputStream()));
     Path merging = MergingExport.dir(r);
     assertTrue(Files.exists(merging.resolve("saved_model.pb")), "merging export at " + merging);
     assertEquals(plain.getParent().getFileName() + "_merging", merging.getParent().getFileName().toString());

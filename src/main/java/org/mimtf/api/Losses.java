@@ -1,4 +1,4 @@
-package org.mimtf.methods;
+package org.mimtf.api;
 
 import org.tensorflow.Operand;
 import org.tensorflow.op.Ops;

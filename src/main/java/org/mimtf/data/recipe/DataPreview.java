@@ -1,4 +1,4 @@
-package org.mimtf.data;
+package org.mimtf.data.recipe;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -70,7 +70,7 @@ public final class DataPreview {
   private static boolean[] visibleOfRound1(Batch b, int example, int copy, int n, Recipe r) {
     int copies = b.spec("order1").shape()[0] > 0 ? (int) b.spec("order1").shape()[0] : 1;
     int c = Math.min(copy, copies - 1);
-    int keep = (int) Math.floor(n * (1 - r.getMasking().getComplementary().getFirstMaskRatio()));
+    int keep = r.getMasking().getComplementary().getNumVisibleFirst();
     boolean[] v = new boolean[n];
     int[] order = b.ints("order1");
     int base = (example * copies + c) * n;

@@ -1,4 +1,4 @@
-package org.mimtf.data;
+package org.mimtf.data.recipe;
 
 import java.io.PrintStream;
 import java.util.List;

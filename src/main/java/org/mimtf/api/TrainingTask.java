@@ -1,25 +1,25 @@
-package org.mimtf.methods;
+package org.mimtf.api;
 
 import java.util.List;
 import java.util.Map;
 import org.mimtf.data.pipeline.SampleStage;
 import org.mimtf.nn.Compute;
 import org.mimtf.nn.ParamStore;
-import org.mimtf.train.Schedules;
 import org.tensorflow.op.Op;
 import org.tensorflow.op.Ops;
 
 /**
- * A masked-image-modeling method: what is its own (corruptions it asks the pipeline for, heads,
- * targets, losses, per-step updates) and nothing else. The {@link org.mimtf.train.Trainer} owns the
- * session, optimizer, schedules, checkpoints and logging for every method alike.
+ * What the {@code train.Trainer} trains: a graph of variables, one tower's forward pass and losses,
+ * the per-step updates and the fields it needs in the batch. The trainer owns the session, optimizer,
+ * schedules, checkpoints and logging for every task alike and knows nothing else about it: a
+ * pre-training method ({@link MimMethod}) is one kind of task, a classifier being fine-tuned another.
  *
  * <p>Building happens in two phases so that the same method runs on several devices: variables are
  * created once ({@link #create}), then {@link #tower} builds forward pass and losses from one tower's
  * slice of the batch (called once per device, sharing the variables).
  */
-public interface MimMethod {
-  /** Short name, e.g. "ccvit". */
+public interface TrainingTask {
+  /** Short name, e.g. "ccvit" (logged). */
   String name();
 
   /** Per-example pipeline stages the method needs beyond the recipe's views and masks. */
@@ -96,10 +96,7 @@ public interface MimMethod {
   }
 
   /** Scalars the trainer feeds every step under these names (e.g. {@code teacher_momentum}). */
-  default Map<String, Schedules.Schedule> scalarSchedules(long totalSteps) {
+  default Map<String, Schedule> scalarSchedules(long totalSteps) {
     return Map.of();
   }
-
-  /** The pre-trained encoder to export: its variable scope in this graph and how to rebuild it. */
-  EncoderSpec encoder();
 }

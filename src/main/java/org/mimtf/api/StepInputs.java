@@ -1,4 +1,4 @@
-package org.mimtf.methods;
+package org.mimtf.api;
 
 import static com.google.common.base.Preconditions.checkArgument;
 

@@ -1,4 +1,4 @@
-package org.mimtf.data;
+package org.mimtf.data.recipe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -17,7 +17,7 @@ import org.mimtf.config.proto.Recipe;
 import org.mimtf.data.pipeline.Batch;
 import org.mimtf.data.pipeline.Pipeline;
 import org.mimtf.data.pipeline.SampleStage;
-import org.mimtf.methods.Methods;
+import org.mimtf.methods.MethodRegistry;
 
 /**
  * {@link DataPreview#write}: a PNG grid of one row per example and one column per view, then each view
@@ -39,7 +39,7 @@ class DataPreviewTest {
   void overlayColumnsDifferFromThePlainOnesExactlyOnMaskedPatches(String name, String views, String masks)
       throws IOException {
     Recipe r = RecipeLoader.load(Path.of("graphs", name + ".pbtxt"), List.of("data.workers=2"));
-    List<SampleStage> extra = Methods.pipelineStages(r);
+    List<SampleStage> extra = MethodRegistry.pipelineStages(r);
     Path out = dir.resolve(name + ".png");
     List<String> columns = DataPreview.write(r, extra, COUNT, out);
     List<String> v = List.of(views.split(","));

@@ -1,4 +1,4 @@
-package org.mimtf.data;
+package org.mimtf.data.recipe;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -18,8 +18,8 @@ import org.mimtf.data.masking.RandomMaskGenerator;
 import org.mimtf.data.pipeline.Pipeline;
 import org.mimtf.data.pipeline.PipelineOptions;
 import org.mimtf.data.pipeline.SampleStage;
-import org.mimtf.data.pipeline.Stages;
 import org.mimtf.data.pipeline.StagedProcessor;
+import org.mimtf.data.pipeline.Stages;
 import org.mimtf.data.source.SkippingPolicy;
 import org.mimtf.data.source.Source;
 import org.mimtf.data.source.Sources;

@@ -1,4 +1,4 @@
-package org.mimtf.teachers;
+package org.mimtf.stages;
 
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -7,16 +7,13 @@ import java.util.ArrayList;
 import java.util.List;
 import org.mimtf.config.RecipeLoader;
 import org.mimtf.config.proto.Recipe;
-import org.mimtf.export.Exports;
-import org.mimtf.methods.MimMethod;
-import org.mimtf.methods.Methods;
 import org.mimtf.tokenizers.CentroidTokenizerBuilder;
-import org.mimtf.train.Trainer;
 
 /**
  * A teacher made by mimtf itself: the small CCViT recipe's encoder (k-means tokenizer, pre-training,
  * export), whose {@code patch_tokens} serve as per-patch targets where the full-scale recipes use CLIP
- * (SMR's and BEiT v2's small recipes, smr.md §11).
+ * (SMR's and BEiT v2's small recipes, smr.md §11). A stage that chains two runs, so it lives above
+ * the methods, beside the commands that ask for it.
  */
 public final class CcvitTeacher {
   private CcvitTeacher() {}
@@ -41,8 +38,6 @@ public final class CcvitTeacher {
     }
     Recipe c = RecipeLoader.load(graphs.resolve("ccvit_fmnist_small.pbtxt"), o);
     CentroidTokenizerBuilder.build(c, out);
-    MimMethod m = Methods.create(c);
-    Trainer.Summary s = new Trainer(c, m, false, out).run();
-    return Exports.exportRun(c, m.encoder(), s.lastCheckpoint(), out);
+    return Pretraining.run(c, out).export();
   }
 }

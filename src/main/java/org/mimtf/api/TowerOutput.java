@@ -1,4 +1,4 @@
-package org.mimtf.methods;
+package org.mimtf.api;
 
 import com.google.common.collect.ImmutableMap;
 import java.util.Map;
