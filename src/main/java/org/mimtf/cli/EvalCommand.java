@@ -38,6 +38,14 @@ final class EvalCommand implements Runnable {
   @Option(names = "--set", paramLabel = "PATH=VALUE", description = "Override a recipe field (repeatable).")
   List<String> overrides = new java.util.ArrayList<>();
 
+  @Option(names = "--dump-features", paramLabel = "DIR", description = "Also write the extracted features and "
+      + "labels as .npy (train_features, train_labels, test_features, test_labels) to DIR.")
+  Path dumpFeatures;
+
+  @Option(names = "--features", paramLabel = "DIR", description = "Probe features written earlier by "
+      + "--dump-features instead of extracting them (no encoder is loaded; the recipe's eval settings apply).")
+  Path features;
+
   @ArgGroup(exclusive = true)
   Source source = new Source();
 
@@ -65,6 +73,15 @@ final class EvalCommand implements Runnable {
     } else {
       throw new UserException("give --recipe FILE (or --run-dir DIR, whose recipe.pbtxt is used)");
     }
+    if (features != null) {
+      Evaluator.Scores s = Evaluator.probe(r.getEval(), Evaluator.load(features, "train"),
+          Evaluator.load(features, "test"), !probe.equals("linear"), !probe.equals("knn"), System.out);
+      System.out.println(Json.obj().put("features", features.toString()).put("knn_top1", s.knnTop1())
+          .put("linear_top1", s.linearTop1()).put("linear_solver", r.getEval().getLinearSolver().name())
+          .put("train_images", s.trainImages()).put("test_images", s.testImages()).put("feature_dim", s.dim())
+          .put("seconds", s.seconds()));
+      return;
+    }
     Path tmp = null;
     Path model;
     String label;
@@ -91,7 +108,8 @@ final class EvalCommand implements Runnable {
         label = model.toString();
       }
       System.out.println("evaluating " + label);
-      Evaluator.Scores s = Evaluator.evaluate(r, model, !probe.equals("linear"), !probe.equals("knn"), System.out);
+      Evaluator.Scores s = Evaluator.evaluate(r, model, !probe.equals("linear"), !probe.equals("knn"), dumpFeatures,
+          System.out);
       Json.Obj out = Json.obj().put("model", label).put("knn_top1", s.knnTop1()).put("linear_top1", s.linearTop1())
           .put("train_images", s.trainImages()).put("test_images", s.testImages()).put("feature_dim", s.dim())
           .put("seconds", s.seconds());

@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import org.mimtf.config.proto.EvalConfig;
 import org.mimtf.config.proto.Recipe;
 import org.mimtf.util.Json;
+import org.mimtf.util.Npy;
 import org.mimtf.util.UserException;
 
 /**
@@ -24,6 +25,17 @@ public final class Evaluator {
 
   /** Runs the probes; {@code knn}/{@code linear} select which (a skipped one scores NaN). */
   public static Scores evaluate(Recipe r, Path savedModel, boolean knn, boolean linear, PrintStream out) {
+    return evaluate(r, savedModel, knn, linear, null, out);
+  }
+
+  /**
+   * {@link #evaluate(Recipe, Path, boolean, boolean, PrintStream)}, and when {@code dumpDir} is not
+   * null the extracted features and labels written there first as float32 {@code .npy}
+   * ({@code train_features.npy} [n, d], {@code train_labels.npy} [n], the same for {@code test_}), so
+   * that another tool (numpy, scikit-learn) can check the probes on exactly the same features.
+   */
+  public static Scores evaluate(Recipe r, Path savedModel, boolean knn, boolean linear, Path dumpDir,
+      PrintStream out) {
     EvalConfig e = r.getEval();
     if (!e.hasTrain() || !e.hasTest()) {
       throw new UserException("the recipe has no eval.train / eval.test data: add an eval section with both "
@@ -37,9 +49,26 @@ public final class Evaluator {
       train = fx.extract(e.getTrain(), "eval.train", r.getModel(), e.getFeature(), e.getBatchSize(), workers);
       test = fx.extract(e.getTest(), "eval.test", r.getModel(), e.getFeature(), e.getBatchSize(), workers);
     }
-    int classes = Math.max(max(train.labels()), max(test.labels())) + 1;
+    if (dumpDir != null) {
+      dump(dumpDir, "train", train);
+      dump(dumpDir, "test", test);
+      out.println("features written to " + dumpDir);
+    }
     out.printf("features (%s): %d train, %d test images, dim %d (%.1f s)%n", e.getFeature(), train.n(), test.n(),
         train.d(), (System.nanoTime() - t0) / 1e9);
+    Scores s = probe(e, train, test, knn, linear, out);
+    return new Scores(s.knnTop1(), s.linearTop1(), train.n(), test.n(), train.d(), (System.nanoTime() - t0) / 1e9);
+  }
+
+  /**
+   * The probes on features already extracted (or read back by {@link #load}); {@code knn}/{@code
+   * linear} select which (a skipped one scores NaN). The linear probe is solved as {@code
+   * e.linear_solver} says.
+   */
+  public static Scores probe(EvalConfig e, FeatureExtractor.Features train, FeatureExtractor.Features test,
+      boolean knn, boolean linear, PrintStream out) {
+    long t0 = System.nanoTime();
+    int classes = Math.max(max(train.labels()), max(test.labels())) + 1;
     double knnTop1 = Double.NaN;
     double linTop1 = Double.NaN;
     if (knn) {
@@ -49,16 +78,58 @@ public final class Evaluator {
       out.printf("k-NN (k=%d, T=%.2f): top-1 %.2f%%%n", e.getKnnK(), e.getKnnTemperature(), 100 * knnTop1);
     }
     if (linear) {
-      LinearProbe.Options base = new LinearProbe.Options(e.getLinearEpochs(), e.getLinearLr(),
-          e.getLinearWeightDecay(), 256, 0);
-      long stepsPerEpoch = Math.max(1, (train.n() + 255) / 256);
-      int epochs = (int) Math.max(base.epochs(), (1000 + stepsPerEpoch - 1) / stepsPerEpoch);
-      LinearProbe.Result lp = LinearProbe.fit(train.values(), train.labels(), test.values(), test.labels(), train.d(),
-          classes, new LinearProbe.Options(epochs, base.lr(), base.weightDecay(), 256, 0));
-      linTop1 = lp.testTop1();
-      out.printf("linear probe (%d epochs): top-1 %.2f%% (train %.2f%%)%n", epochs, 100 * linTop1, 100 * lp.trainTop1());
+      if (e.getLinearSolver() == EvalConfig.LinearSolver.LBFGS) {
+        long t1 = System.nanoTime();
+        LinearProbe.Result lp = LbfgsProbe.fit(train.values(), train.labels(), test.values(), test.labels(),
+            train.d(), classes, new LbfgsProbe.Options(e.getLinearWeightDecay(), e.getLinearMaxIterations(),
+                LbfgsProbe.Options.defaults().tolerance()));
+        linTop1 = lp.testTop1();
+        out.printf("linear probe (L-BFGS, %d iterations, %.1f s): top-1 %.2f%% (train %.2f%%)%n", lp.steps(),
+            (System.nanoTime() - t1) / 1e9, 100 * linTop1, 100 * lp.trainTop1());
+      } else {
+        LinearProbe.Options base = new LinearProbe.Options(e.getLinearEpochs(), e.getLinearLr(),
+            e.getLinearWeightDecay(), 256, 0);
+        long stepsPerEpoch = Math.max(1, (train.n() + 255) / 256);
+        int epochs = (int) Math.max(base.epochs(), (1000 + stepsPerEpoch - 1) / stepsPerEpoch);
+        LinearProbe.Result lp = LinearProbe.fit(train.values(), train.labels(), test.values(), test.labels(),
+            train.d(), classes, new LinearProbe.Options(epochs, base.lr(), base.weightDecay(), 256, 0));
+        linTop1 = lp.testTop1();
+        out.printf("linear probe (Adam, %d epochs): top-1 %.2f%% (train %.2f%%)%n", epochs, 100 * linTop1,
+            100 * lp.trainTop1());
+      }
     }
     return new Scores(knnTop1, linTop1, train.n(), test.n(), train.d(), (System.nanoTime() - t0) / 1e9);
+  }
+
+  /** Features written by {@code --dump-features}: {@code split} is "train" or "test". */
+  public static FeatureExtractor.Features load(Path dir, String split) {
+    Npy.Array f = Npy.read(dir.resolve(split + "_features.npy"));
+    Npy.Array l = Npy.read(dir.resolve(split + "_labels.npy"));
+    if (f.shape().length != 2 || l.shape().length != 1 || l.shape()[0] != f.shape()[0]) {
+      throw new UserException(dir + ": expected " + split + "_features.npy [n, d] and " + split
+          + "_labels.npy [n], got " + java.util.Arrays.toString(f.shape()) + " and "
+          + java.util.Arrays.toString(l.shape()));
+    }
+    int n = (int) f.shape()[0];
+    int[] labels = new int[n];
+    for (int i = 0; i < n; i++) {
+      labels[i] = Math.round(l.data()[i]);
+    }
+    return new FeatureExtractor.Features(f.data(), labels, n, (int) f.shape()[1]);
+  }
+
+  private static void dump(Path dir, String split, FeatureExtractor.Features f) {
+    float[] labels = new float[f.n()];
+    for (int i = 0; i < f.n(); i++) {
+      labels[i] = f.labels()[i];
+    }
+    try {
+      java.nio.file.Files.createDirectories(dir);
+      Npy.write(dir.resolve(split + "_features.npy"), f.values(), f.n(), f.d());
+      Npy.write(dir.resolve(split + "_labels.npy"), labels, f.n());
+    } catch (java.io.IOException e) {
+      throw new UserException("cannot write features to " + dir + ": " + e.getMessage());
+    }
   }
 
   private static int max(int[] a) {

@@ -109,6 +109,7 @@ public final class MocaMethod implements MimMethod {
   private static final long SALT_KEYS = 0x4D4F4341_02L;
   private static final long SALT_TOKEN = 0x4D4F4341_03L;
   private static final long SALT_ROUND2 = 0x4D4F4341_04L;
+  private static final long SALT_PREFILL = 0x4D4F4341_05L;
 
   private final Recipe recipe;
   private final MocaConfig cfg;
@@ -323,6 +324,7 @@ public final class MocaMethod implements MimMethod {
         .state("new_word_keys", cand.keys())
         .state("same_view_codes", a.codes())
         .state("cross_view_bows", crossBows)
+        .state("prefill_words", cfg.getPrefillCodebook() ? prefillWords(tf, a.unit(), in) : tf.constant(0f))
         .build();
   }
 
@@ -412,6 +414,21 @@ public final class MocaMethod implements MimMethod {
         tf.gather(keys, top.indices(), tf.constant(0)));
   }
 
+  /**
+   * K distinct interior teacher tokens of this tower's batch (both views), chosen by the K smallest
+   * stateless keys of the step seed: the words {@code moca.prefill_codebook} writes at the first step.
+   */
+  private Operand<TFloat32> prefillWords(Ops tf, Operand<TFloat32> unit, TowerInputs in) {
+    Operand<TFloat32> inner = tf.reshape(tf.gather(unit, tf.constant(interior), tf.constant(1)),
+        tf.constant(new long[] {-1, vit.width()}));
+    Operand<TInt32> rows = tf.reshape(tf.slice(tf.shape(inner), tf.constant(new int[] {0}), tf.constant(new int[] {1})),
+        tf.constant(new int[] {1}));
+    Operand<TFloat32> keys = tf.random.statelessRandomUniform(rows,
+        tf.math.add(in.step().seed(), tf.constant(new long[] {SALT_PREFILL, 0})), TFloat32.class);
+    var top = tf.nn.topK(keys, tf.constant(k), TInt32.class);
+    return tf.gather(inner, top.indices(), tf.constant(0));
+  }
+
   /** View with the tokens hidden from the encoder greyed out. */
   private Operand<TFloat32> showVisible(Ops tf, Operand<TFloat32> img, Operand<TInt32> visible) {
     Operand<TFloat32> p = Patches.patchify(tf, img, vit.imageSize(), vit.patchSize(), vit.channels());
@@ -451,6 +468,12 @@ public final class MocaMethod implements MimMethod {
     Operand<TFloat32> allKeys = keys.size() == 1 ? keys.get(0) : w.concat(keys, w.constant(0));
     var top = w.nn.topK(w.math.neg(allKeys), w.constant(knew), TInt32.class);
     Operand<TFloat32> chosen = OnlineCodebook.l2norm(w, w.gather(allWords, top.indices(), w.constant(0)), 1e-12f);
+    if (cfg.getPrefillCodebook()) {
+      // The first tower's batch fills the whole queue once (written = 0), before this step's enqueue.
+      Op prefill = codebook.prefill(w, OnlineCodebook.l2norm(w, cast(towers.get(0).state().get("prefill_words")),
+          1e-12f));
+      w = w.withControlDependencies(List.of(prefill));
+    }
     return List.of(codebook.update(w, chosen, knew, muNext));
   }
 
@@ -461,12 +484,12 @@ public final class MocaMethod implements MimMethod {
 
   @Override
   public Map<String, Schedule> scalarSchedules(long totalSteps) {
-    return Map.of(MOMENTUM, Schedules.momentum(cfg.getTeacherMomentum(), 1.0, totalSteps));
+    return Map.of(MOMENTUM, Schedules.momentum(cfg.getTeacherMomentum(), cfg.getTeacherMomentumEnd(), totalSteps));
   }
 
   @Override
   public EncoderSpec encoder() {
-    return new EncoderSpec(vit, "teacher/encoder");
+    return new MocaSpec().encoder(recipe);
   }
 
   public Recipe recipe() {

@@ -24,6 +24,7 @@ public final class MocaSpec implements MethodSpec {
     v.earlyLayer("moca.early_layer", c.getEarlyLayer(), r.getModel());
     v.unitClosed("moca.img_loss_weight", c.getImgLossWeight());
     v.unitClosed("moca.teacher_momentum", c.getTeacherMomentum());
+    v.unitClosed("moca.teacher_momentum_end", c.getTeacherMomentumEnd());
     v.require(c.getKappa() > 0 && c.getInvDelta() > 0, "moca.kappa (%s) and moca.inv_delta (%s) must be > 0",
         c.getKappa(), c.getInvDelta());
     v.decoder("moca.decoder", c.getDecoder(), r.getModel());
@@ -45,7 +46,10 @@ public final class MocaSpec implements MethodSpec {
 
   @Override
   public EncoderSpec encoder(Recipe r) {
-    return new EncoderSpec(VitConfig.from(r.getModel()), "teacher/encoder");
+    // moca.export_encoder: the EMA teacher (the paper's) or the student, for short runs whose teacher
+    // still holds a share of the random initialisation.
+    return new EncoderSpec(VitConfig.from(r.getModel()),
+        r.getMoca().getExportEncoder() == MocaConfig.ExportEncoder.STUDENT ? "encoder" : "teacher/encoder");
   }
 
   @Override

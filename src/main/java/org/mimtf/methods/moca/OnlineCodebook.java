@@ -12,6 +12,7 @@ import org.tensorflow.op.core.Max;
 import org.tensorflow.op.core.Sum;
 import org.tensorflow.op.core.Variable;
 import org.tensorflow.op.math.Mean;
+import org.tensorflow.types.TBool;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
 import org.tensorflow.types.TInt64;
@@ -196,6 +197,20 @@ public final class OnlineCodebook {
     Op m = after.assign(mu.variable(), muNext);
     Op mp = after.assign(muPrev.variable(), muNext);
     return tf.withControlDependencies(List.of(scatter, advance, count, m, mp)).withName("codebook_update").noOp();
+  }
+
+  /**
+   * When no word has been written yet, all K rows ← {@code words} [K, D] (unit rows) and the count of
+   * words written ← K; a no-op afterwards. {@link #update} must run after it.
+   */
+  public Op prefill(Ops tf, Operand<TFloat32> words) {
+    Operand<TInt64> w = tf.withName("written_before_prefill").snapshot(written);
+    Operand<TBool> first = tf.math.equal(w, tf.constant(0L));
+    Operand<TFloat32> current = tf.withName("words_before_prefill").snapshot(codebook.variable());
+    Op fillWords = tf.withName("prefill").assign(codebook.variable(), tf.select(first, words, current));
+    Ops after = tf.withControlDependencies(List.of(fillWords));
+    Op count = after.assign(written, after.select(first, after.constant((long) k), w));
+    return tf.withControlDependencies(List.of(fillWords, count)).withName("prefill_done").noOp();
   }
 
   /** Fraction of the K rows that hold teacher words (the rest still hold their random initial values). */
