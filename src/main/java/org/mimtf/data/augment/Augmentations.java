@@ -80,6 +80,15 @@ public final class Augmentations {
             toArray(c.getMeanList()),
             toArray(c.getStdList()));
       }
+      case RAND_AUGMENT -> {
+        var c = cfg.getRandAugment();
+        float[] fill =
+            c.getFillCount() == 0
+                ? new float[] {124 / 255f, 116 / 255f, 104 / 255f}
+                : toArray(c.getFillList());
+        return RandAugment.parse(
+            c.getConfig(), decimal(c.getProb()), decimal(c.getTranslatePct()), fill);
+      }
       case OP_NOT_SET -> throw new IllegalArgumentException("no augmentation op is set");
     }
     throw new IllegalArgumentException("unsupported augmentation op " + cfg.getOpCase());
