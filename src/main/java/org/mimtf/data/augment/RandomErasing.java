@@ -36,6 +36,8 @@ public final class RandomErasing implements Augmentation {
   private final double p;
   private final double minArea;
   private final double maxArea;
+  private final double minAspect;
+  private final double maxAspect;
   private final double logMinAspect;
   private final double logMaxAspect;
   private final Mode mode;
@@ -75,6 +77,8 @@ public final class RandomErasing implements Augmentation {
     this.p = p;
     this.minArea = minArea;
     this.maxArea = maxArea;
+    this.minAspect = minAspect;
+    this.maxAspect = hi;
     this.logMinAspect = Math.log(minAspect);
     this.logMaxAspect = Math.log(hi);
     this.mode = mode;
@@ -141,7 +145,7 @@ public final class RandomErasing implements Augmentation {
   @Override
   public String toString() {
     return "RandomErasing(p=" + p + ", area=[" + minArea + ", " + maxArea + "], aspect=["
-        + Math.exp(logMinAspect) + ", " + Math.exp(logMaxAspect) + "], mode=" + mode
+        + minAspect + ", " + maxAspect + "], mode=" + mode
         + ", max_count=" + maxCount + ")";
   }
 }
