@@ -1,9 +1,10 @@
 package org.mimtf.cluster;
 
+import com.google.gson.Gson;
+import com.google.gson.JsonParseException;
 import java.util.List;
 import java.util.Map;
 import org.mimtf.config.proto.ClusterConfig;
-import org.mimtf.util.JsonReader;
 import org.mimtf.util.UserException;
 
 /**
@@ -29,8 +30,9 @@ public final class TfConfig {
   public static ClusterConfig parse(String json, ClusterConfig defaults) {
     Object root;
     try {
-      root = JsonReader.parse(json);
-    } catch (IllegalArgumentException e) {
+      // Gson maps objects to Map, arrays to List, numbers to Double, as the checks below expect.
+      root = new Gson().fromJson(json, Object.class);
+    } catch (JsonParseException e) {
       throw bad("is not JSON: " + e.getMessage());
     }
     if (!(root instanceof Map<?, ?> top)) {

@@ -13,18 +13,11 @@ import org.mimtf.methods.MethodRegistry;
 import org.mimtf.nn.Param;
 import org.mimtf.train.Checkpoints;
 import org.mimtf.util.UserException;
-import org.tensorflow.Graph;
-import org.tensorflow.Result;
+import org.mimtf.weights.EncoderWeights;
 import org.tensorflow.Session;
-import org.tensorflow.Tensor;
 import org.tensorflow.ndarray.Shape;
-import org.tensorflow.ndarray.StdArrays;
 import org.tensorflow.ndarray.buffer.DataBuffers;
-import org.tensorflow.op.Ops;
-import org.tensorflow.op.train.Restore;
 import org.tensorflow.types.TFloat32;
-import org.tensorflow.types.TString;
-import org.tensorflow.types.family.TType;
 
 /**
  * Loads pre-trained encoder weights, by variable name, into a fine-tuning run — from an encoder
@@ -206,36 +199,13 @@ public final class EncoderLoader {
     return r * r == n;
   }
 
-  /** Reads float tensors of a checkpoint by name. */
+  /** Reads float tensors of a checkpoint by name (the weights importer's reader). */
   static Map<String, float[]> read(Path prefix, List<String> names) {
     Map<String, float[]> out = new LinkedHashMap<>();
-    if (names.isEmpty()) {
-      return out;
-    }
-    try (Graph g = new Graph(); Session s = new Session(g)) {
-      Ops tf = Ops.create(g);
-      String[] slices = new String[names.size()];
-      java.util.Arrays.fill(slices, "");
-      List<Class<? extends TType>> types = new ArrayList<>();
-      names.forEach(n -> types.add(TFloat32.class));
-      Restore r = tf.train.restore(tf.constant(prefix.toString()),
-          tf.constant(StdArrays.ndCopyOf(names.toArray(new String[0]))), tf.constant(StdArrays.ndCopyOf(slices)),
-          types);
-      Session.Runner run = s.runner();
-      r.tensors().forEach(run::fetch);
-      try (Result res = run.run()) {
-        for (int i = 0; i < names.size(); i++) {
-          TFloat32 t = (TFloat32) res.get(i);
-          float[] a = new float[(int) t.shape().size()];
-          t.copyTo(DataBuffers.of(a, false, false));
-          out.put(names.get(i), a);
-        }
-      }
-    } catch (RuntimeException e) {
-      if (e instanceof UserException) {
-        throw e;
-      }
-      throw new UserException("finetune.encoder: cannot read " + prefix + ": " + firstLine(e.getMessage()), e);
+    try {
+      EncoderWeights.restore(prefix, names).forEach((name, t) -> out.put(name, t.data()));
+    } catch (UserException e) {
+      throw new UserException("finetune.encoder: " + e.getMessage(), e);
     }
     return out;
   }
@@ -293,13 +263,5 @@ public final class EncoderLoader {
 
   private static double cubic2(double x, double a) {
     return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a;
-  }
-
-  private static String firstLine(String s) {
-    if (s == null) {
-      return "";
-    }
-    int nl = s.indexOf('\n');
-    return nl < 0 ? s : s.substring(0, nl);
   }
 }

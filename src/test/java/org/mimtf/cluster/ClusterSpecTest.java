@@ -16,7 +16,6 @@ import org.mimtf.config.RecipeLoader;
 import org.mimtf.config.proto.ClusterConfig;
 import org.mimtf.config.proto.TrainingConfig;
 import org.mimtf.testing.TinyRecipes;
-import org.mimtf.util.JsonReader;
 import org.mimtf.util.UserException;
 import org.tensorflow.proto.ServerDef;
 
@@ -126,7 +125,7 @@ class ClusterSpecTest {
     assertEquals("TF_CONFIG: task.index (0.5) must be an integer", e.getMessage());
     e = assertThrows(UserException.class, () -> ClusterSpec.resolve(TrainingConfig.getDefaultInstance(),
         "{\"cluster\": [", null, null));
-    assertTrue(e.getMessage().startsWith("TF_CONFIG: is not JSON: expected a value at character 13"), e.getMessage());
+    assertTrue(e.getMessage().startsWith("TF_CONFIG: is not JSON: "), e.getMessage());
   }
 
   @Test
@@ -141,16 +140,4 @@ class ClusterSpecTest {
         "training.cluster.task_index (1) is out of range: job \"worker\" has 1 task(s) (0..0)"), e.getMessage());
   }
 
-  @Test
-  void jsonReaderReadsWhatTfConfigUses() {
-    Object v = JsonReader.parse(" {\"a\": [1, -2.5e1, \"x\\\"y\\u0041\"], \"b\": {\"c\": true, \"d\": null}, "
-        + "\"e\": false, \"f\": []} ");
-    assertEquals(Map.of("c", true), Map.of("c", ((Map<?, ?>) ((Map<?, ?>) v).get("b")).get("c")));
-    assertEquals(List.of(1.0, -25.0, "x\"yA"), ((Map<?, ?>) v).get("a"));
-    assertTrue(((Map<?, ?>) ((Map<?, ?>) v).get("b")).containsKey("d"));
-    assertEquals(List.of(), ((Map<?, ?>) v).get("f"));
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> JsonReader.parse("{\"a\" 1}"));
-    assertEquals("expected ':' at character 5, found '1'", e.getMessage());
-    assertThrows(IllegalArgumentException.class, () -> JsonReader.parse("[1] x"));
-  }
 }
