@@ -89,11 +89,6 @@ public final class ClassifierTask implements TrainingTask {
     }
   }
 
-  /** True when {@code finetune.model_ema} keeps an EMA copy that evaluation and export use. */
-  public boolean hasEma() {
-    return ema != null || ft.getModelEma();
-  }
-
   /** EMA update after each optimizer step: {@code ema ← decay·ema + (1 − decay)·weights}. */
   @Override
   public List<Op> afterUpdate(Ops tf, StepInputs step, List<TowerOutput> towers) {

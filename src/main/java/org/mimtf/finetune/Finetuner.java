@@ -236,11 +236,11 @@ public final class Finetuner {
       if (source == null) {
         log.info("finetune.encoder is random_init: every weight starts from its initialiser (the from-scratch "
             + "baseline)");
-        return;
+      } else {
+        EncoderLoader.Report rep = EncoderLoader.load(s, task.loadable(), source,
+            train.getFinetune().getInterpolatePositions());
+        log.info(rep.summary(source));
       }
-      EncoderLoader.Report rep = EncoderLoader.load(s, task.loadable(), source,
-          train.getFinetune().getInterpolatePositions());
-      log.info(rep.summary(source));
       if (train.getFinetune().getModelEma()) {
         s.runner().addTarget(ClassifierTask.EMA_INIT).run();
         log.info("model EMA (decay " + train.getFinetune().getModelEmaDecay() + ") starts from the loaded weights");

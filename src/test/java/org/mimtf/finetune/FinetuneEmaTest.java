@@ -50,6 +50,16 @@ class FinetuneEmaTest {
     for (String n : NAMES) {
       // The raw weights move, so the check is not vacuous.
       assertFalse(java.util.Arrays.equals(at.get(0).get(n), at.get(3).get(n)), n + " did not train");
+      // Step 1 from the initial weights w0 (random_init: the EMA starts as their copy):
+      // ema1 = d w0 + (1 - d) w1, i.e. w0 = (ema1 - (1 - d) w1) / d must be the initial value, which
+      // for the zero-initialised head bias is 0.
+      if (n.equals("head/bias")) {
+        float[] e1 = at.get(0).get(ClassifierTask.EMA_SCOPE + n);
+        float[] w1 = at.get(0).get(n);
+        for (int i = 0; i < e1.length; i++) {
+          assertEquals((1f - d) * w1[i], e1[i], 1e-7f, "head/bias EMA at step 1 [" + i + "]");
+        }
+      }
       float[] ema = at.get(0).get(ClassifierTask.EMA_SCOPE + n).clone();
       for (int k = 2; k <= 4; k++) {
         float[] w = at.get(k - 1).get(n);
