@@ -71,6 +71,16 @@ public final class ClassifierExporter {
    */
   public static Path export(VitConfig vit, FinetuneConfig ft, List<String> classNames, Path checkpoint, Path dir,
       Map<String, String> extras) {
+    return export(vit, ft, classNames, checkpoint, dir, extras, "");
+  }
+
+  /**
+   * Like {@link #export(VitConfig, FinetuneConfig, List, Path, Path, Map)}, reading the checkpoint's
+   * {@code sourceScope}{@code <name>} tensors: {@code "ema/"} exports the weight EMA of
+   * {@code finetune.model_ema} under the plain names.
+   */
+  public static Path export(VitConfig vit, FinetuneConfig ft, List<String> classNames, Path checkpoint, Path dir,
+      Map<String, String> extras, String sourceScope) {
     int classes = classNames.size();
     int k = Math.min(ft.getTopK(), classes);
     try {
@@ -110,7 +120,7 @@ public final class ClassifierExporter {
           ct.expandDims(ct.constant(StdArrays.ndCopyOf(classNames.toArray(new String[0]))), ct.constant(0)),
           ct.concat(List.of(batch, ct.constant(new int[] {1})), ct.constant(0)));
 
-      Op restore = checkpoint == null ? null : EncoderExporter.restoreOp(tf, ps.all(), "", "");
+      Op restore = checkpoint == null ? null : EncoderExporter.restoreOp(tf, ps.all(), "", sourceScope);
       try (Session s = new Session(g)) {
         s.initialize();
         if (restore != null) {

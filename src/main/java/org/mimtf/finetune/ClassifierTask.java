@@ -11,11 +11,13 @@ import org.mimtf.api.StepInputs;
 import org.mimtf.api.TowerInputs;
 import org.mimtf.api.TowerOutput;
 import org.mimtf.nn.Compute;
+import org.mimtf.nn.Ema;
 import org.mimtf.nn.Param;
 import org.mimtf.nn.ParamStore;
 import org.mimtf.nn.VitConfig;
 import org.tensorflow.Operand;
 import org.tensorflow.ndarray.Shape;
+import org.tensorflow.op.Op;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.Placeholder;
 import org.tensorflow.types.TFloat32;
@@ -38,12 +40,19 @@ public final class ClassifierTask implements TrainingTask {
   public static final String EVAL_IMAGES = "finetune_eval/images";
   public static final String EVAL_LOGITS = "finetune_eval/logits";
   static final String LOAD_SCOPE = "finetune_load";
+  /** Scope of the weight EMA ({@code finetune.model_ema}): {@code ema/encoder/...}, {@code ema/head/...}. */
+  public static final String EMA_SCOPE = "ema/";
+  public static final String EVAL_EMA_LOGITS = "finetune_eval_ema/logits";
+  /** Copies the weights into the EMA (run after loading the encoder into a fresh run). */
+  public static final String EMA_INIT = "finetune_ema_init/ema_update";
 
   private final VitConfig vit;
   private final FinetuneConfig ft;
   private final int classes;
   private final Mixup mixup;
   private Classifier model;
+  private Classifier emaModel;
+  private Ema ema;
   private final List<Param> loadable = new ArrayList<>();
 
   /**
@@ -71,6 +80,22 @@ public final class ClassifierTask implements TrainingTask {
   public void create(Ops tf, ParamStore params) {
     model = Classifier.create(params, tf, vit, classes, ft.getPool(), ft.getHeadInitStd());
     loadable.addAll(params.all());
+    if (ft.getModelEma()) {
+      // timm's ModelEmaV2: a non-trained copy of the whole classifier (encoder, fc_norm, head)
+      params.aliasSeeds(EMA_SCOPE, "");
+      params.freeze(EMA_SCOPE);
+      emaModel = Classifier.create(params, tf.withSubScope("ema"), vit, classes, ft.getPool(), ft.getHeadInitStd());
+      ema = Ema.between(params, "", EMA_SCOPE);
+    }
+  }
+
+  /** EMA update after each optimizer step: {@code ema ← decay·ema + (1 − decay)·weights}. */
+  @Override
+  public List<Op> afterUpdate(Ops tf, StepInputs step, List<TowerOutput> towers) {
+    if (ema == null) {
+      return List.of();
+    }
+    return List.of(ema.update(tf.withSubScope("finetune_ema"), tf.constant(ft.getModelEmaDecay())));
   }
 
   @Override
@@ -79,6 +104,12 @@ public final class ClassifierTask implements TrainingTask {
     Placeholder<TFloat32> images = ev.withName("images").placeholder(TFloat32.class,
         Placeholder.shape(Shape.of(-1, vit.imageSize(), vit.imageSize(), vit.channels())));
     ev.withName("logits").identity(model.logits(ev, compute, images, null));
+    if (ema != null) {
+      Ops ee = tf.withSubScope("finetune_eval_ema");
+      ee.withName("logits").identity(emaModel.logits(ee, compute, images, null));
+      // momentum 0: the EMA becomes a bit-identical copy of the (just loaded) weights
+      ema.update(tf.withSubScope("finetune_ema_init"), tf.constant(0f));
+    }
     Ops ld = tf.withSubScope(LOAD_SCOPE);
     for (int i = 0; i < loadable.size(); i++) {
       Param p = loadable.get(i);

@@ -138,9 +138,12 @@ public final class Finetuner {
     Path out = null;
     if (export && !s.interrupted()) {
       Path ckpt = hook.bestCheckpoint != null ? hook.bestCheckpoint : s.lastCheckpoint();
+      boolean ema = recipe.getFinetune().getModelEma();
       out = ClassifierExporter.export(task.encoder().config(), recipe.getFinetune(),
-          classNames(recipe, task.classes()), ckpt, FinetuneRecipe.exportDir(recipe), Exports.extras(recipe, ckpt));
-      console.println("exported the classifier (" + ckpt.getFileName() + ") to " + out);
+          classNames(recipe, task.classes()), ckpt, FinetuneRecipe.exportDir(recipe), Exports.extras(recipe, ckpt),
+          ema ? ClassifierTask.EMA_SCOPE : "");
+      console.println("exported the classifier (" + ckpt.getFileName() + (ema ? ", EMA weights" : "") + ") to "
+          + out);
     }
     return new Summary(s, hook.top1, hook.top5, hook.bestTop1, hook.bestStep, hook.bestCheckpoint, out,
         source == null ? FinetuneRecipe.RANDOM_INIT : source.description());
@@ -180,6 +183,11 @@ public final class Finetuner {
 
   /** Scores the test set through the run's inference branch: {top1, top5, count}. */
   public static double[] evaluate(Session s, Recipe train, FinetuneConfig f, int classes) {
+    return evaluate(s, train, f, classes, f.getModelEma() ? ClassifierTask.EVAL_EMA_LOGITS : ClassifierTask.EVAL_LOGITS);
+  }
+
+  /** {@link #evaluate(Session, Recipe, FinetuneConfig, int)} through the logits op {@code logitsOp}. */
+  public static double[] evaluate(Session s, Recipe train, FinetuneConfig f, int classes, String logitsOp) {
     long hit1 = 0;
     long hit5 = 0;
     long n = 0;
@@ -188,7 +196,7 @@ public final class Finetuner {
       while (p.hasNext()) {
         Batch b = p.next();
         try (Tensor img = b.toTensor("image");
-            Result r = s.runner().feed(ClassifierTask.EVAL_IMAGES, img).fetch(ClassifierTask.EVAL_LOGITS).run()) {
+            Result r = s.runner().feed(ClassifierTask.EVAL_IMAGES, img).fetch(logitsOp).run()) {
           TFloat32 l = (TFloat32) r.get(0);
           float[] logits = new float[(int) l.shape().size()];
           l.copyTo(org.tensorflow.ndarray.buffer.DataBuffers.of(logits, false, false));
@@ -228,11 +236,15 @@ public final class Finetuner {
       if (source == null) {
         log.info("finetune.encoder is random_init: every weight starts from its initialiser (the from-scratch "
             + "baseline)");
-        return;
+      } else {
+        EncoderLoader.Report rep = EncoderLoader.load(s, task.loadable(), source,
+            train.getFinetune().getInterpolatePositions());
+        log.info(rep.summary(source));
       }
-      EncoderLoader.Report rep = EncoderLoader.load(s, task.loadable(), source,
-          train.getFinetune().getInterpolatePositions());
-      log.info(rep.summary(source));
+      if (train.getFinetune().getModelEma()) {
+        s.runner().addTarget(ClassifierTask.EMA_INIT).run();
+        log.info("model EMA (decay " + train.getFinetune().getModelEmaDecay() + ") starts from the loaded weights");
+      }
     }
 
     @Override

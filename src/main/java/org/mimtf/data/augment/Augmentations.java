@@ -65,6 +65,30 @@ public final class Augmentations {
         var c = cfg.getNormalize();
         return new Normalize(toArray(c.getMeanList()), toArray(c.getStdList()));
       }
+      case RANDOM_ERASING -> {
+        var c = cfg.getRandomErasing();
+        return new RandomErasing(
+            decimal(c.getP()),
+            decimal(c.getMinArea()),
+            decimal(c.getMaxArea()),
+            decimal(c.getMinAspect()),
+            decimal(c.getMaxAspect()),
+            c.getMode() == org.mimtf.config.proto.RandomErasing.Mode.CONST
+                ? RandomErasing.Mode.CONST
+                : RandomErasing.Mode.PIXEL,
+            c.getMaxCount(),
+            toArray(c.getMeanList()),
+            toArray(c.getStdList()));
+      }
+      case RAND_AUGMENT -> {
+        var c = cfg.getRandAugment();
+        float[] fill =
+            c.getFillCount() == 0
+                ? new float[] {124 / 255f, 116 / 255f, 104 / 255f}
+                : toArray(c.getFillList());
+        return RandAugment.parse(
+            c.getConfig(), decimal(c.getProb()), decimal(c.getTranslatePct()), fill);
+      }
       case OP_NOT_SET -> throw new IllegalArgumentException("no augmentation op is set");
     }
     throw new IllegalArgumentException("unsupported augmentation op " + cfg.getOpCase());
