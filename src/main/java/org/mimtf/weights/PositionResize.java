@@ -98,4 +98,54 @@ public final class PositionResize {
     }
     return 0.0;
   }
+
+  /**
+   * BEiT's {@code interpolate_pos_embed}: the CLS row kept, the g0×g0 patch rows resized to g1×g1 with
+   * PyTorch's bicubic interpolation ({@code align_corners=False}, A = −0.75, edges clamped, no
+   * antialiasing): the fine-tuning convention of the official BEiT code, where {@link #resize} is timm's.
+   * Tables are [1 + g·g, width], row-major.
+   */
+  public static float[] resizeBeit(float[] table, long fromRows, long toRows, long width) {
+    int d = (int) width;
+    int g0 = (int) Math.round(Math.sqrt(fromRows - 1));
+    int g1 = (int) Math.round(Math.sqrt(toRows - 1));
+    float[] out = new float[(g1 * g1 + 1) * d];
+    System.arraycopy(table, 0, out, 0, d);
+    double scale = (double) g0 / g1;
+    for (int oy = 0; oy < g1; oy++) {
+      double sy = (oy + 0.5) * scale - 0.5;
+      int iy = (int) Math.floor(sy);
+      double[] wy = beitCubicWeights(sy - iy);
+      for (int ox = 0; ox < g1; ox++) {
+        double sx = (ox + 0.5) * scale - 0.5;
+        int ix = (int) Math.floor(sx);
+        double[] wx = beitCubicWeights(sx - ix);
+        for (int c = 0; c < d; c++) {
+          double acc = 0;
+          for (int a = 0; a < 4; a++) {
+            int yy = Math.max(0, Math.min(g0 - 1, iy - 1 + a));
+            for (int b = 0; b < 4; b++) {
+              int xx = Math.max(0, Math.min(g0 - 1, ix - 1 + b));
+              acc += wy[a] * wx[b] * table[(1 + yy * g0 + xx) * d + c];
+            }
+          }
+          out[(1 + oy * g1 + ox) * d + c] = (float) acc;
+        }
+      }
+    }
+    return out;
+  }
+
+  private static double[] beitCubicWeights(double t) {
+    double a = -0.75;
+    return new double[] {cubic2(t + 1, a), cubic1(t, a), cubic1(1 - t, a), cubic2(2 - t, a)};
+  }
+
+  private static double cubic1(double x, double a) {
+    return ((a + 2) * x - (a + 3)) * x * x + 1;
+  }
+
+  private static double cubic2(double x, double a) {
+    return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a;
+  }
 }

@@ -26,6 +26,7 @@ import org.mimtf.nn.VitConfig;
 import org.mimtf.testing.TinyRecipes;
 import org.mimtf.train.StepGraph;
 import org.mimtf.util.UserException;
+import org.mimtf.weights.PositionResize;
 import org.tensorflow.Result;
 import org.tensorflow.Session;
 import org.tensorflow.ndarray.Shape;
@@ -200,7 +201,7 @@ class FinetuneTest {
   void aLearnedPositionTableIsResizedBicubicallyKeepingTheClsRow() {
     // a table linear in the column index stays linear in the interior after resizing 2x2 -> 4x4
     float[] t = {9f, 0f, 1f, 0f, 1f};
-    float[] out = EncoderLoader.resizePositionTable(t, List.of(5L, 1L), Shape.of(17, 1));
+    float[] out = PositionResize.resizeBeit(t, 5, 17, 1);
     assertEquals(9f, out[0]);
     // PyTorch bicubic (align_corners=False, A=-0.75) of [0, 1] to 4: [-0.10546875, 0.2265625, 0.7734375, 1.10546875]
     float[] row = {out[1], out[2], out[3], out[4]};
