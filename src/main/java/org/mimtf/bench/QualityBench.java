@@ -83,7 +83,52 @@ public final class QualityBench {
   }
 
   public static Json.Obj run(String method, Path graphs, Path data, int steps, List<String> extra, PrintStream out) {
-    return run(method, graphs, data, steps, extra, List.of(), out);
+    return run(method, graphs, data, steps, extra, List.of(), 1, out);
+  }
+
+  /**
+   * One setting's probe scores over seeds. The paper's sign counts as shown only when the default's
+   * mean beats the ablation's mean by more than the spread (max − min) of either over its seeds: two
+   * seeds at this scale differ by a point or two, so a smaller gap says nothing.
+   */
+  public record SeedScores(List<Double> knn, List<Double> linear) {
+    public SeedScores {
+      knn = List.copyOf(knn);
+      linear = List.copyOf(linear);
+    }
+
+    public double knnMean() {
+      return mean(knn);
+    }
+
+    public double linearMean() {
+      return mean(linear);
+    }
+
+    public double knnSpread() {
+      return spread(knn);
+    }
+
+    public double linearSpread() {
+      return spread(linear);
+    }
+
+    /** Whether {@code this} (the default) beats {@code ablation} by more than either's spread. */
+    public boolean signShown(SeedScores ablation, boolean onKnn) {
+      double gap = onKnn ? knnMean() - ablation.knnMean() : linearMean() - ablation.linearMean();
+      double noise = onKnn ? Math.max(knnSpread(), ablation.knnSpread())
+          : Math.max(linearSpread(), ablation.linearSpread());
+      return gap > noise;
+    }
+
+    private static double mean(List<Double> v) {
+      return v.stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
+    }
+
+    private static double spread(List<Double> v) {
+      return v.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN)
+          - v.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN);
+    }
   }
 
   /**
@@ -92,7 +137,10 @@ public final class QualityBench {
    * default go under {@code ablations}).
    */
   public static Json.Obj run(String method, Path graphs, Path data, int steps, List<String> extra,
-      List<String> ablations, PrintStream out) {
+      List<String> ablations, int seeds, PrintStream out) {
+    if (seeds < 1) {
+      throw new org.mimtf.util.UserException("--seeds " + seeds + ": expected 1 or more");
+    }
     long t0 = System.nanoTime();
     Path train = data.resolve("train-images-idx3-ubyte.gz");
     Path trainLabels = data.resolve("train-labels-idx1-ubyte.gz");
@@ -123,7 +171,13 @@ public final class QualityBench {
       teacherScores = Json.obj().put("saved_model", teacher.toString()).put("knn_top1", ts.knnTop1())
           .put("linear_top1", ts.linearTop1());
     }
-    Trained t = pretrainAndScore(r, out);
+    List<Trained> runs = new ArrayList<>();
+    for (int seed = 0; seed < seeds; seed++) {
+      runs.add(seeds == 1 ? pretrainAndScore(r, out)
+          : pretrainAndScore(recipe(graphs, method, steps, withSeed(o, seed), "-seed" + seed), out));
+    }
+    SeedScores defaults = scores(runs);
+    Trained t = runs.get(0);
     MimMethod m = t.method();
     Trainer.Summary s = t.summary();
     Evaluator.Scores pre = t.scores();
@@ -135,11 +189,15 @@ public final class QualityBench {
     Json.Obj j = Json.obj().put("bench", "quality").put("method", method).put("steps", s.step())
         .put("train_images", pre.trainImages()).put("test_images", pre.testImages())
         .put("feature", r.getEval().getFeature().name())
-        .put("knn_top1", pre.knnTop1()).put("linear_top1", pre.linearTop1())
+        .put("knn_top1", defaults.knnMean()).put("linear_top1", defaults.linearMean())
         .put("knn_top1_random_init", init.knnTop1()).put("linear_top1_random_init", init.linearTop1())
         .put("knn_top1_raw_pixels", raw[0]).put("linear_top1_raw_pixels", raw[1])
         .put("train_seconds", s.trainSeconds()).put("total_seconds", (System.nanoTime() - t0) / 1e9)
         .put("metrics_curve", curve).put("run_dir", s.runDir().toString());
+    if (seeds > 1) {
+      j.put("seeds", seeds).put("knn_top1_seeds", defaults.knn()).put("linear_top1_seeds", defaults.linear())
+          .put("knn_spread", defaults.knnSpread()).put("linear_spread", defaults.linearSpread());
+    }
     if (t.codebookUsage() != null) {
       j.put("codebook_usage", t.codebookUsage());
     }
@@ -151,27 +209,50 @@ public final class QualityBench {
       out.println("== ablation " + a.name() + ": " + String.join(" ", a.overrides()));
       List<String> ao = new ArrayList<>(o);
       ao.addAll(a.overrides());
-      Recipe ar = recipe(graphs, method, steps, ao, "-" + a.name());
-      Trained at = pretrainAndScore(ar, out);
+      List<Trained> aruns = new ArrayList<>();
+      for (int seed = 0; seed < seeds; seed++) {
+        aruns.add(pretrainAndScore(recipe(graphs, method, steps, seeds == 1 ? ao : withSeed(ao, seed),
+            "-" + a.name() + (seeds == 1 ? "" : "-seed" + seed)), out));
+      }
+      SeedScores as = scores(aruns);
+      Trained at = aruns.get(0);
       Json.Obj aj = Json.obj().put("name", a.name()).put("overrides", a.overrides()).put("paper", a.paper())
-          .put("knn_top1", at.scores().knnTop1()).put("linear_top1", at.scores().linearTop1())
-          .put("knn_minus_default", at.scores().knnTop1() - pre.knnTop1())
-          .put("linear_minus_default", at.scores().linearTop1() - pre.linearTop1())
+          .put("knn_top1", as.knnMean()).put("linear_top1", as.linearMean())
+          .put("knn_minus_default", as.knnMean() - defaults.knnMean())
+          .put("linear_minus_default", as.linearMean() - defaults.linearMean())
           .put("codebook_usage", at.codebookUsage())
-          .put("worse_than_default_knn", at.scores().knnTop1() < pre.knnTop1())
-          .put("worse_than_default_linear", at.scores().linearTop1() < pre.linearTop1())
+          .put("worse_than_default_knn", as.knnMean() < defaults.knnMean())
+          .put("worse_than_default_linear", as.linearMean() < defaults.linearMean())
           .put("train_seconds", at.summary().trainSeconds()).put("run_dir", at.summary().runDir().toString());
-      out.printf("ablation %s: k-NN %.2f%% (default %.2f%%), linear %.2f%% (default %.2f%%)%n", a.name(),
-          100 * at.scores().knnTop1(), 100 * pre.knnTop1(), 100 * at.scores().linearTop1(), 100 * pre.linearTop1());
+      if (seeds > 1) {
+        aj.put("knn_top1_seeds", as.knn()).put("linear_top1_seeds", as.linear()).put("knn_spread", as.knnSpread())
+            .put("linear_spread", as.linearSpread()).put("sign_shown_knn", defaults.signShown(as, true))
+            .put("sign_shown_linear", defaults.signShown(as, false));
+      }
+      out.printf("ablation %s: k-NN %.2f%% (default %.2f%%), linear %.2f%% (default %.2f%%)%s%n", a.name(),
+          100 * as.knnMean(), 100 * defaults.knnMean(), 100 * as.linearMean(), 100 * defaults.linearMean(),
+          seeds == 1 ? "" : String.format(" — means of %d seeds; sign shown beyond the spread: k-NN %s, linear %s",
+              seeds, defaults.signShown(as, true), defaults.signShown(as, false)));
       ablationResults.add(aj.asMap());
     }
     if (!abl.isEmpty()) {
       j.put("ablations", ablationResults).put("total_seconds", (System.nanoTime() - t0) / 1e9);
     }
     out.printf("%s after %d steps: k-NN %.2f%% (random init %.2f%%, raw pixels %.2f%%), linear %.2f%% (random init "
-        + "%.2f%%, raw pixels %.2f%%)%n", method, s.step(), 100 * pre.knnTop1(), 100 * init.knnTop1(), 100 * raw[0],
-        100 * pre.linearTop1(), 100 * init.linearTop1(), 100 * raw[1]);
+        + "%.2f%%, raw pixels %.2f%%)%n", method, s.step(), 100 * defaults.knnMean(), 100 * init.knnTop1(),
+        100 * raw[0], 100 * defaults.linearMean(), 100 * init.linearTop1(), 100 * raw[1]);
     return j;
+  }
+
+  private static List<String> withSeed(List<String> overrides, int seed) {
+    List<String> o = new ArrayList<>(overrides);
+    o.add("training.seed=" + seed);
+    return o;
+  }
+
+  private static SeedScores scores(List<Trained> runs) {
+    return new SeedScores(runs.stream().map(x -> x.scores().knnTop1()).toList(),
+        runs.stream().map(x -> x.scores().linearTop1()).toList());
   }
 
   private static Recipe recipe(Path graphs, String method, int steps, List<String> overrides, String suffix) {

@@ -110,6 +110,11 @@ final class BenchCommand implements Runnable {
         + "for one of your own.")
     List<String> ablations = new ArrayList<>();
 
+    @Option(names = "--seeds", description = "Pre-train the default and each ablation with training.seed 0..N-1 and "
+        + "report means, spreads and whether each ablation's gap exceeds the spread (default ${DEFAULT-VALUE}: the "
+        + "recipe's seed).")
+    int seeds = 1;
+
     @Override
     public void run() {
       for (String a : ablations) {
@@ -120,7 +125,7 @@ final class BenchCommand implements Runnable {
             + "(apt-get install dataset-fashion-mnist) or pass --data");
       }
       System.out.println(org.mimtf.bench.QualityBench.run(method, Path.of("graphs"), data, steps, overrides,
-          ablations, System.out));
+          ablations, seeds, System.out));
     }
   }
 
