@@ -55,10 +55,16 @@ public final class TinyRecipes {
     return RecipeLoader.load(repoRoot().resolve("graphs/conmim_fmnist_small.pbtxt"), o);
   }
 
-  /** The small MOCA recipe, shrunk (width 32, depth 3, K = 64); {@code extra} overrides are applied last. */
+  /**
+   * The small MOCA recipe, shrunk (width 32, depth 3, K = 64), with the official codebook and teacher
+   * settings the quickstart recipe departs from (temperature divisor 10, momentum ending at 1, random
+   * start-up codebook, the EMA teacher exported), so the tests check the paper's method; {@code extra}
+   * overrides are applied last.
+   */
   public static Recipe moca(Path dir, int steps, String... extra) {
     List<String> o = new ArrayList<>(List.of(
-        "model.width=32", "model.depth=3", "model.num_heads=2", "moca.early_layer=2", "moca.decoder.depth=1",
+        "moca.inv_delta=10", "moca.teacher_momentum_end=1", "moca.prefill_codebook=false",
+        "moca.export_encoder=TEACHER", "model.width=32", "model.depth=3", "model.num_heads=2", "moca.early_layer=2", "moca.decoder.depth=1",
         "moca.decoder.width=32", "moca.decoder.num_heads=2", "moca.num_words=64", "moca.num_new_words=4",
         "training.batch_size=16", "training.steps=" + steps, "training.log_every_steps=1",
         "training.checkpoint_every_steps=100", "schedule.warmup_steps=2", "training.run_dir=" + dir.resolve("run"),
