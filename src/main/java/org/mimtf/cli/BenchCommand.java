@@ -137,7 +137,8 @@ final class BenchCommand implements Runnable {
     String method;
 
     @Option(names = "--encoder", paramLabel = "DIR", description = "Pre-trained encoder: SavedModel, run dir or "
-        + "checkpoint (default savedmodels/<METHOD>_fmnist_small/1, the quickstart's export).")
+        + "checkpoint (default savedmodels/<METHOD>_fmnist_small/1, the quickstart's export; the quickstart runs "
+        + "first when it is missing).")
     Path encoder;
 
     @Option(names = "--steps", description = "Fine-tuning steps of each run, default ${DEFAULT-VALUE}.")

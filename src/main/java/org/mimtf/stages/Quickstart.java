@@ -1,0 +1,131 @@
+package org.mimtf.stages;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import org.mimtf.config.RecipeLoader;
+import org.mimtf.config.proto.Recipe;
+import org.mimtf.config.proto.SmrConfig;
+import org.mimtf.eval.Evaluator;
+import org.mimtf.export.EncoderExporter;
+import org.mimtf.export.Exports;
+import org.mimtf.methods.beitv2.VqkdTokenizer;
+import org.mimtf.tokenizers.CentroidTokenizerBuilder;
+import org.mimtf.util.Files2;
+import org.mimtf.util.Json;
+import org.mimtf.util.UserException;
+
+/**
+ * The bundled demo as one stage chain: a method's earlier stages (CCViT's k-means tokenizer; BEiT v2's
+ * and SMR's CCViT teacher when it is missing, then BEiT v2's VQ-KD tokenizer), the small pre-training
+ * run and its export, then k-NN and linear probes of the export against the same architecture at
+ * random initialisation. {@code mimtf quickstart} prints it; {@code bench finetune} runs it to make an
+ * encoder that does not exist yet, so both give the same export for the same recipe.
+ */
+public final class Quickstart {
+  /** What the chain produced: the export, the run and the probe scores (pre-trained and random init). */
+  public record Result(String method, Path export, Path runDir, long steps, double trainSeconds,
+      Evaluator.Scores pretrained, Evaluator.Scores randomInit, Double codebookUsage, double totalSeconds) {
+    public Json.Obj json() {
+      Json.Obj o = Json.obj().put("method", method).put("export_dir", export.toString())
+          .put("knn_top1", pretrained.knnTop1()).put("knn_top1_random_init", randomInit.knnTop1())
+          .put("linear_top1", pretrained.linearTop1()).put("linear_top1_random_init", randomInit.linearTop1())
+          .put("train_seconds", trainSeconds).put("steps", steps).put("run_dir", runDir.toString())
+          .put("total_seconds", totalSeconds);
+      if (codebookUsage != null) {
+        o.put("codebook_usage", codebookUsage);
+      }
+      return o;
+    }
+  }
+
+  private Quickstart() {}
+
+  /** The recipe {@code graphs/<method>_fmnist_small.pbtxt} with a fresh time-stamped run directory. */
+  public static Recipe recipe(String method, Path graphs, List<String> overrides) {
+    Path recipeFile = graphs.resolve(method + "_fmnist_small.pbtxt");
+    if (!Files.exists(recipeFile)) {
+      throw new UserException("no recipe " + recipeFile + " (methods: ccvit, beitv2, conmim, moca, smr; run from "
+          + "the repository root, or pass --graphs)");
+    }
+    List<String> o = new ArrayList<>();
+    o.add("training.run_dir=runs/quickstart-" + method + "-" + stamp());
+    o.addAll(overrides);
+    return RecipeLoader.load(recipeFile, o);
+  }
+
+  /** Runs the whole chain for {@code r} (from {@link #recipe}), printing progress to {@code out}. */
+  public static Result run(String method, Recipe r, Path graphs, PrintStream out) {
+    long t0 = System.nanoTime();
+    out.println("== mimtf quickstart: " + method + " on " + r.getData().getSource().getPath());
+    out.println("   run directory: " + r.getTraining().getRunDir());
+    Double codebookUsage = earlierStages(r, graphs, out);
+    out.println("== 2. pre-training, then 3. export");
+    Pretraining.Result p = Pretraining.run(r, out);
+    out.println("== 4. evaluation (" + r.getEval().getFeature() + " features): pre-trained encoder");
+    Evaluator.Scores pre = Evaluator.evaluate(r, p.export(), true, true, out);
+    out.println("== 5. evaluation: the same architecture at random initialisation");
+    Evaluator.Scores rnd;
+    try {
+      Path tmp = Files.createTempDirectory("mimtf-random-");
+      try {
+        Path dir = tmp.resolve("1");
+        EncoderExporter.export(p.method().encoder(), null, dir, Exports.extras(r, null));
+        rnd = Evaluator.evaluate(r, dir, true, true, out);
+      } finally {
+        Files2.deleteRecursively(tmp);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    double total = (System.nanoTime() - t0) / 1e9;
+    return new Result(p.method().name(), p.export(), p.summary().runDir(), p.summary().step(),
+        p.summary().trainSeconds(), pre, rnd, codebookUsage, total);
+  }
+
+  /** The stages before pre-training; returns BEiT v2's codebook usage on the evaluation images, else null. */
+  private static Double earlierStages(Recipe r, Path graphs, PrintStream out) {
+    if (r.hasCcvit()) {
+      out.println("== 1. tokenizer: k-means over raw pixel patches");
+      CentroidTokenizerBuilder.Built b = CentroidTokenizerBuilder.build(r, out);
+      out.printf("   %d centroids, objective %.4f, usage %.0f%% (%.1f s): %s%n", b.k(), b.objective(),
+          100 * b.usage(), b.seconds(), b.dir().resolve("centroids.png"));
+    }
+    if (r.hasBeitv2()) {
+      Path teacher = Path.of(r.getBeitv2().getTokenizer().getTeacher().getSavedModelDir());
+      teacher(teacher, "0", graphs, out);
+      out.println("== 1. tokenizer: VQ-KD against the teacher " + teacher);
+      var b = VqkdTokenizer.train(r, false, out);
+      double usage = VqkdTokenizer.usage(b.savedModel(), r.getEval().getTest(), r.getModel(),
+          r.getBeitv2().getTokenizer().getCodebookSize());
+      out.printf("   tokenizer %s: %.1f%% of the %d codes used on the evaluation images%n", b.savedModel(),
+          100 * usage, r.getBeitv2().getTokenizer().getCodebookSize());
+      return usage;
+    }
+    if (r.hasSmr() && r.getSmr().getTarget() == SmrConfig.Target.TEACHER_FEATURES) {
+      teacher(Path.of(r.getSmr().getTeacher().getSavedModelDir()), "1", graphs, out);
+    }
+    return null;
+  }
+
+  /** Makes the CCViT teacher (the small CCViT recipe's export) when {@code teacher} does not exist. */
+  private static void teacher(Path teacher, String stage, Path graphs, PrintStream out) {
+    if (CcvitTeacher.exists(teacher)) {
+      out.println("== " + stage + ". teacher: " + teacher + " (frozen)");
+      return;
+    }
+    out.println("== " + stage + ". teacher: " + teacher + " does not exist; pre-training the small CCViT recipe "
+        + "to make a mimtf teacher (its export is the teacher)");
+    CcvitTeacher.make(graphs, teacher, "runs/quickstart-ccvit-teacher-" + stamp(), out);
+  }
+
+  private static String stamp() {
+    return LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
+  }
+}
