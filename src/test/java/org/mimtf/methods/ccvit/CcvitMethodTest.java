@@ -192,4 +192,18 @@ class CcvitMethodTest {
     var png = javax.imageio.ImageIO.read(dir.resolve("train/run/images/step-30.png").toFile());
     assertTrue(png.getWidth() > png.getHeight() / 8 && png.getHeight() > 0, "a grid of 3 columns");
   }
+
+  @Test
+  void theSmallRecipeStillLearnsWithoutCentroidReplacement() throws Exception {
+    // the quality bench's CCViT ablation (paper Table 3: blockwise masking only)
+    Recipe r = TinyRecipes.ccvit(dir.resolve("norep"), 30, "schedule.base_lr=2e-3", "ccvit.num_replaced_patches=0");
+    assertEquals(0, r.getCcvit().getNumReplacedPatches());
+    new Trainer(r, MethodRegistry.create(r), false, new PrintStream(new ByteArrayOutputStream())).run();
+    List<Double> l = TinyRecipes.losses(dir.resolve("norep/run"));
+    double first = (l.get(0) + l.get(1) + l.get(2)) / 3;
+    double last = (l.get(27) + l.get(28) + l.get(29)) / 3;
+    assertTrue(last < first - 0.1, "loss went from " + first + " to " + last);
+    assertEquals("ccvit.num_replaced_patches=0", org.mimtf.bench.QualityBench.ablation("ccvit", "no-replacement")
+        .overrides().get(0));
+  }
 }
