@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.mimtf.config.RecipeLoader;
 import org.mimtf.config.proto.Recipe;
+import org.mimtf.finetune.EncoderLoader;
 import org.mimtf.finetune.FinetuneRecipe;
 import org.mimtf.finetune.Finetuner;
 import org.mimtf.stages.Quickstart;
@@ -33,10 +34,10 @@ public final class FinetuneBench {
     }
     Path enc = encoder != null ? encoder : Path.of("savedmodels", method + "_fmnist_small", "1");
     Quickstart.Result made = null;
-    if (!isEncoder(enc)) {
+    if (!EncoderLoader.exists(enc)) {
       if (encoder != null) {
         throw new UserException("--encoder " + enc + " is not an encoder: expected an exported SavedModel "
-            + "(saved_model.pb), a run directory (checkpoints/) or a checkpoint prefix (PREFIX.index)");
+            + "(saved_model.pb, or a folder of numbered versions), a run directory (checkpoints/) or a checkpoint prefix (PREFIX.index)");
       }
       // The default encoder is the quickstart's export: make it as the quickstart does (same recipe, same
       // stages), so a fresh checkout can run the benchmark in one command.
@@ -63,12 +64,6 @@ public final class FinetuneBench {
           .put("pretrain_linear_top1", made.pretrained().linearTop1());
     }
     return result;
-  }
-
-  /** An exported SavedModel, a run directory with checkpoints, or a checkpoint prefix. */
-  static boolean isEncoder(Path p) {
-    return Files.exists(p.resolve("saved_model.pb")) || Files.isDirectory(p.resolve("checkpoints"))
-        || Files.exists(Path.of(p + ".index"));
   }
 
   private static Json.Obj once(Path recipeFile, Path data, String encoder, int steps, List<String> extra, Path runDir,

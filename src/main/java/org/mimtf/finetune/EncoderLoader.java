@@ -87,6 +87,15 @@ public final class EncoderLoader {
         + FinetuneRecipe.RANDOM_INIT + "\"");
   }
 
+  /**
+   * Whether {@code p} is one of the encoder forms {@code finetune.encoder} accepts: a SavedModel folder,
+   * a folder of numbered SavedModel versions, a run directory with checkpoints, or a checkpoint prefix.
+   */
+  public static boolean exists(Path p) {
+    return Files.exists(p.resolve("saved_model.pb")) || newestVersion(p) != null
+        || Files.isDirectory(p.resolve("checkpoints")) || Files.exists(Path.of(p + ".index"));
+  }
+
   private static Path newestVersion(Path p) {
     if (!Files.isDirectory(p)) {
       return null;

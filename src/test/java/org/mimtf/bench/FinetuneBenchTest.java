@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.mimtf.finetune.EncoderLoader;
 import org.mimtf.util.UserException;
 
 class FinetuneBenchTest {
@@ -22,11 +23,13 @@ class FinetuneBenchTest {
     Files.write(saved.resolve("saved_model.pb"), new byte[] {0});
     Path run = Files.createDirectories(dir.resolve("run/checkpoints"));
     Files.write(dir.resolve("ckpt-100.index"), new byte[] {0});
-    assertTrue(FinetuneBench.isEncoder(saved));
-    assertTrue(FinetuneBench.isEncoder(run.getParent()));
-    assertTrue(FinetuneBench.isEncoder(dir.resolve("ckpt-100")));
-    assertFalse(FinetuneBench.isEncoder(dir.resolve("export")));
-    assertFalse(FinetuneBench.isEncoder(dir.resolve("missing")));
+    assertTrue(EncoderLoader.exists(saved));
+    assertTrue(EncoderLoader.exists(run.getParent()));
+    assertTrue(EncoderLoader.exists(dir.resolve("ckpt-100")));
+    // a folder of numbered versions is accepted, as finetune.encoder accepts it (the newest is loaded)
+    assertTrue(EncoderLoader.exists(dir.resolve("export")));
+    assertFalse(EncoderLoader.exists(run));
+    assertFalse(EncoderLoader.exists(dir.resolve("missing")));
   }
 
   @Test
