@@ -35,6 +35,8 @@ import org.tensorflow.types.TInt64;
  * 2-block pixel head fed with [last-layer CLS; block-l patch tokens] regresses the per-patch
  * normalised original pixels there (MSE):
  * <pre>  L = CE(token_logits[T], ids[T]) + MSE(pixel_pred[T], normalise(x)[T]),  T = M ∪ R  (Eq. 7)</pre>
+ * With {@code pixel_block_target: TOKENS} (the "tokens only" rows of the paper's Table 3) the pixel
+ * block predicts the centroid ids too, and its MSE becomes a second cross-entropy.
  *
  * <p>Batch fields: {@code image} [B, H, W, C] in [0, 1], {@code mask} [B, N], {@code replaced} [B, N]
  * (disjoint from the mask; drawn by the pipeline).
@@ -52,6 +54,7 @@ public final class CcvitMethod implements MimMethod {
   private LayerNorm pixelNorm;
   private Dense pixelHead;
   private Param centroidTable;
+  private final boolean tokensAfterPixelBlock;
 
   /**
    * @param centroids the tokenizer's centroids [K, C·P·P] in (c, py, px) order, row-major
@@ -63,6 +66,7 @@ public final class CcvitMethod implements MimMethod {
     this.centroids = centroids;
     this.numCentroids = numCentroids;
     this.view = recipe.getData().getView(0).getName();
+    this.tokensAfterPixelBlock = cfg.getPixelBlockTarget() == CcvitConfig.PixelBlockTarget.TOKENS;
     if (centroids.length != numCentroids * vit.patchDim()) {
       throw new IllegalArgumentException("centroids hold " + centroids.length + " values; expected "
           + numCentroids + " x " + vit.patchDim() + " (K x C·P·P)");
@@ -89,8 +93,9 @@ public final class CcvitMethod implements MimMethod {
     Ops pix = heads.withSubScope("pixel");
     pixelBlock = AggregationHead.create(ps, pix, encoder, cfg.getPixelHead(), cfg.getEarlyLayers());
     pixelNorm = LayerNorm.create(ps, pix.withSubScope("norm"), d, vit.layerNormEps(), vit.depth() + 1);
-    pixelHead = Dense.create(ps, pix.withSubScope("head"), d, vit.patchDim(), true,
-        encoder.initScheme().kernel(d, vit.patchDim(), 1f), vit.depth() + 1);
+    int out = tokensAfterPixelBlock ? numCentroids : vit.patchDim();
+    pixelHead = Dense.create(ps, pix.withSubScope("head"), d, out, true,
+        encoder.initScheme().kernel(d, out, 1f), vit.depth() + 1);
     // The tokenizer travels with the model (and its checkpoints), frozen.
     centroidTable = ps.create(tf.withSubScope("tokenizer"), "centroids", Shape.of(numCentroids, vit.patchDim()),
         Param.Kind.STATE, 0, false, (t, n, s) -> t.reshape(t.constant(centroids),
@@ -144,15 +149,23 @@ public final class CcvitMethod implements MimMethod {
     Operand<TFloat32> agg = pixelBlock.apply(tf, c, out, encoder.sharedRelativeBias(tf), dropSeed);
     Operand<TFloat32> pixTokens = tf.gatherNd(VisionTransformer.dropCls(tf, agg), where);
     Operand<TFloat32> pred = pixelHead.apply(tf, c, pixelNorm.apply(tf, pixTokens));
-    Operand<TFloat32> target = tf.gatherNd(patches, where);
-    if (cfg.getNormalizePixelTarget()) {
-      target = Losses.normalizePerPatch(tf, target, 1e-6f);
+    Operand<TFloat32> pixelBlockLoss;
+    Operand<TFloat32> shownPred; // [|T|, C·P·P] in [0, 1] pixel units, for the reconstruction image
+    if (tokensAfterPixelBlock) {
+      pixelBlockLoss = Losses.crossEntropy(tf, pred, labels, numCentroids);
+      shownPred = tf.gather(table, tf.math.argMax(pred, tf.constant(-1), TInt32.class), tf.constant(0));
+    } else {
+      Operand<TFloat32> target = tf.gatherNd(patches, where);
+      if (cfg.getNormalizePixelTarget()) {
+        target = Losses.normalizePerPatch(tf, target, 1e-6f);
+      }
+      pixelBlockLoss = tf.math.mean(tf.math.squaredDifference(pred, tf.stopGradient(target)),
+          tf.constant(new int[] {0, 1}));
+      shownPred = denormalized(tf, tf.gatherNd(patches, where), pred);
     }
-    Operand<TFloat32> mse = tf.math.mean(tf.math.squaredDifference(pred, tf.stopGradient(target)),
-        tf.constant(new int[] {0, 1}));
 
     Operand<TFloat32> loss = tf.math.add(tf.math.mul(ce, tf.constant(cfg.getTokenLossWeight())),
-        tf.math.mul(mse, tf.constant(cfg.getPixelLossWeight())));
+        tf.math.mul(pixelBlockLoss, tf.constant(cfg.getPixelLossWeight())));
 
     // Accuracy on masked positions, and separately on replaced ones (ccvit.md §10: R should be easier).
     Operand<TFloat32> allLogits = tf.reshape(tokenHead.apply(tf, c, tf.reshape(out.patchTokens(tf),
@@ -162,14 +175,14 @@ public final class CcvitMethod implements MimMethod {
     Operand<TFloat32> accMasked = Losses.maskedMean(tf, correct, mask);
     Operand<TFloat32> accReplaced = Losses.maskedMean(tf, correct, replaced);
 
-    Operand<TFloat32> recon = reconstruction(tf, patches, pred, where, mask, replaced);
+    Operand<TFloat32> recon = reconstruction(tf, patches, shownPred, where, mask, replaced);
     Operand<TFloat32> shown = Patches.unpatchify(tf, tf.select(
         tf.broadcastTo(tf.expandDims(mask, tf.constant(-1)), tf.shape(patches)),
         tf.fill(tf.shape(patches), tf.constant(0.5f)), corruptedPatches), vit.imageSize(), vit.patchSize(),
         vit.channels());
     return TowerOutput.builder(loss)
         .term("token_ce", ce)
-        .term("pixel_mse", mse)
+        .term(tokensAfterPixelBlock ? "pixel_block_ce" : "pixel_mse", pixelBlockLoss)
         .metric("token_acc_masked", accMasked)
         .metric("token_acc_replaced", accReplaced)
         .image("original", image)
@@ -178,16 +191,22 @@ public final class CcvitMethod implements MimMethod {
         .build();
   }
 
-  /** Original pixels where uncorrupted, the pixel head's prediction (de-normalised) at T. */
-  private Operand<TFloat32> reconstruction(Ops tf, Operand<TFloat32> patches, Operand<TFloat32> pred,
-      Operand<TInt64> where, Operand<TBool> mask, Operand<TBool> replaced) {
-    Operand<TFloat32> orig = tf.gatherNd(patches, where);
-    Operand<TFloat32> shown = pred;
-    if (cfg.getNormalizePixelTarget()) {
-      Operand<TFloat32> mean = tf.math.mean(orig, tf.constant(-1), org.tensorflow.op.math.Mean.keepDims(true));
-      Operand<TFloat32> std = tf.math.sqrt(tf.math.add(Losses.unbiasedVariance(tf, orig), tf.constant(1e-6f)));
-      shown = tf.math.add(tf.math.mul(pred, std), mean);
+  /** The pixel head's prediction in pixel units: undoes the per-patch normalisation of the target. */
+  private Operand<TFloat32> denormalized(Ops tf, Operand<TFloat32> orig, Operand<TFloat32> pred) {
+    if (!cfg.getNormalizePixelTarget()) {
+      return pred;
     }
+    Operand<TFloat32> mean = tf.math.mean(orig, tf.constant(-1), org.tensorflow.op.math.Mean.keepDims(true));
+    Operand<TFloat32> std = tf.math.sqrt(tf.math.add(Losses.unbiasedVariance(tf, orig), tf.constant(1e-6f)));
+    return tf.math.add(tf.math.mul(pred, std), mean);
+  }
+
+  /**
+   * Original pixels where uncorrupted, the pixel block's prediction at T ({@code shown}: pixels, or the
+   * centroid of the predicted id when the pixel block predicts tokens).
+   */
+  private Operand<TFloat32> reconstruction(Ops tf, Operand<TFloat32> patches, Operand<TFloat32> shown,
+      Operand<TInt64> where, Operand<TBool> mask, Operand<TBool> replaced) {
     Operand<TFloat32> scattered = tf.scatterNd(where, shown, tf.shape(patches, TInt64.class));
     Operand<TBool> t = tf.math.logicalOr(mask, replaced);
     Operand<TFloat32> merged = tf.select(tf.broadcastTo(tf.expandDims(t, tf.constant(-1)), tf.shape(patches)),

@@ -47,9 +47,11 @@ class CcvitMethodTest {
     final Placeholder<TBool> replaced;
     final TowerOutput out;
     final float[] centroids;
+    final String pixelBlockTerm;
 
-    Fixture() throws Exception {
-      Recipe r = TinyRecipes.ccvit(dir, 1);
+    /** {@code extra}: recipe overrides, e.g. the pixel block's target. */
+    Fixture(String... extra) throws Exception {
+      Recipe r = TinyRecipes.ccvit(dir, 1, extra);
       CcvitMethod m = (CcvitMethod) MethodRegistry.create(r);
       centroids = Npy.read(dir.resolve("tok/centroids.npy")).data();
       Ops tf = Ops.create(g);
@@ -61,16 +63,17 @@ class CcvitMethodTest {
       out = m.build(tf, Compute.fp32(), image, tokenView, mask, replaced, null);
       s = new Session(g);
       s.initialize();
+      pixelBlockTerm = out.lossTerms().containsKey("pixel_mse") ? "pixel_mse" : "pixel_block_ce";
     }
 
-    /** token_ce, pixel_mse, and the corrupted input image. */
+    /** token_ce, the pixel block's loss (pixel_mse or pixel_block_ce), and the corrupted input image. */
     List<float[]> run(float[] img, float[] tok, boolean[] m, boolean[] r) {
       try (TFloat32 a = TFloat32.tensorOf(Shape.of(B, 28, 28, 1), DataBuffers.of(img, true, false));
           TFloat32 b = TFloat32.tensorOf(Shape.of(B, 28, 28, 1), DataBuffers.of(tok, true, false));
           TBool c = TBool.tensorOf(Shape.of(B, N), DataBuffers.of(m, true, false));
           TBool d = TBool.tensorOf(Shape.of(B, N), DataBuffers.of(r, true, false));
           Result res = s.runner().feed(image, a).feed(tokenView, b).feed(mask, c).feed(replaced, d)
-              .fetch(out.lossTerms().get("token_ce")).fetch(out.lossTerms().get("pixel_mse"))
+              .fetch(out.lossTerms().get("token_ce")).fetch(out.lossTerms().get(pixelBlockTerm))
               .fetch(out.images().get("input")).run()) {
         return List.of(floats(res.get(0)), floats(res.get(1)), floats(res.get(2)));
       }
@@ -134,6 +137,52 @@ class CcvitMethodTest {
       setPatch(tok2, 0, 10, 0.95f);
       List<float[]> moved = f.run(img, tok2, mask, rep);
       assertNotEquals(base.get(1)[0], moved.get(1)[0]);
+    }
+  }
+
+  /**
+   * Writes centroid {@code k}'s pixels into patch p of image b, {@code delta} added to its first pixel
+   * only (a uniform shift would vanish in the per-patch normalised pixel target).
+   */
+  private static void setPatchToCentroid(float[] img, int b, int p, float[] centroids, int k, float delta) {
+    for (int y = 0; y < 4; y++) {
+      for (int x = 0; x < 4; x++) {
+        img[b * 784 + (p / 7 * 4 + y) * 28 + p % 7 * 4 + x] = centroids[k * 16 + y * 4 + x] + (y + x == 0 ? delta : 0f);
+      }
+    }
+  }
+
+  @Test
+  void withTokenTargetsThePixelBlockLearnsCentroidIdsNotPixels() throws Exception {
+    // Paper Table 3's "tokens only" rows: the pixel block's target is the centroid id, so two target
+    // patches with the same nearest centroid give the same loss; with pixel targets they do not.
+    for (String target : new String[] {"TOKENS", "PIXELS"}) {
+      try (Fixture f = new Fixture("ccvit.pixel_block_target=" + target)) {
+        assertEquals(target.equals("TOKENS") ? "pixel_block_ce" : "pixel_mse", f.pixelBlockTerm);
+        float[] img = randomImages(3);
+        boolean[] mask = new boolean[B * N];
+        boolean[] rep = new boolean[B * N];
+        for (int p : new int[] {8, 9, 15, 16}) {
+          mask[p] = true;
+          mask[N + p] = true;
+        }
+        float[] exact = img.clone();
+        setPatchToCentroid(exact, 0, 9, f.centroids, 3, 0f);
+        float[] near = img.clone();
+        setPatchToCentroid(near, 0, 9, f.centroids, 3, 0.05f);
+        float[] other = img.clone();
+        setPatchToCentroid(other, 0, 9, f.centroids, 11, 0f);
+        float a = f.run(img, exact, mask, rep).get(1)[0];
+        float b = f.run(img, near, mask, rep).get(1)[0];
+        float c = f.run(img, other, mask, rep).get(1)[0];
+        assertTrue(Float.isFinite(a) && a > 0, target + ": " + a);
+        if (target.equals("TOKENS")) {
+          assertEquals(a, b, 0f, "same nearest centroid, same id target");
+          assertNotEquals(a, c, "another centroid is another id target");
+        } else {
+          assertNotEquals(a, b, "pixel targets see the 0.05 change");
+        }
+      }
     }
   }
 
@@ -205,5 +254,22 @@ class CcvitMethodTest {
     assertTrue(last < first - 0.1, "loss went from " + first + " to " + last);
     assertEquals("ccvit.num_replaced_patches=0", org.mimtf.bench.QualityBench.ablation("ccvit", "no-replacement")
         .overrides().get(0));
+  }
+
+  @Test
+  void theTokensOnlyAblationTrainsAndLowersBothCrossEntropies() throws Exception {
+    List<String> o = org.mimtf.bench.QualityBench.ablation("ccvit", "tokens-only").overrides();
+    List<String> all = new java.util.ArrayList<>(List.of("schedule.base_lr=2e-3", "training.image_every_steps=30"));
+    all.addAll(o);
+    Recipe r = TinyRecipes.ccvit(dir.resolve("tok-only"), 30, all.toArray(String[]::new));
+    assertEquals(0, r.getCcvit().getNumReplacedPatches());
+    assertEquals(org.mimtf.config.proto.CcvitConfig.PixelBlockTarget.TOKENS, r.getCcvit().getPixelBlockTarget());
+    new Trainer(r, MethodRegistry.create(r), false, new PrintStream(new ByteArrayOutputStream())).run();
+    List<Double> l = TinyRecipes.losses(dir.resolve("tok-only/run"));
+    double first = (l.get(0) + l.get(1) + l.get(2)) / 3;
+    double last = (l.get(27) + l.get(28) + l.get(29)) / 3;
+    assertTrue(last < first - 0.1, "loss went from " + first + " to " + last);
+    // two cross-entropies over K = 16 ids start near 2 ln 16 = 5.5 (random init; the pixel MSE would be ~1)
+    assertEquals(2 * Math.log(16), first, 1.0, "first losses " + l.subList(0, 3));
   }
 }
