@@ -170,11 +170,12 @@ public final class QualityBench {
     Recipe r = recipe(graphs, method, steps, o, "");
     Json.Obj teacherScores = null;
     if (r.hasSmr() && r.getSmr().getTarget() == org.mimtf.config.proto.SmrConfig.Target.TEACHER_FEATURES) {
-      // the small recipe's teacher is the CCViT quickstart's export; the probes say what SMR distils
+      // the small recipe's teacher is another small recipe's export; the probes say what SMR distils
       Path teacher = Path.of(r.getSmr().getTeacher().getSavedModelDir());
-      if (!org.mimtf.stages.CcvitTeacher.exists(teacher)) {
-        out.println("SMR teacher " + teacher + " missing: making it from the small CCViT recipe (bundled subset)");
-        org.mimtf.stages.CcvitTeacher.make(graphs, teacher, r.getTraining().getRunDir() + "-teacher-run", out);
+      if (!org.mimtf.stages.SmallRecipeTeacher.exists(teacher)) {
+        out.println("SMR teacher " + teacher + " missing: making it from "
+            + org.mimtf.stages.SmallRecipeTeacher.recipeFor(graphs, teacher) + " (bundled subset)");
+        org.mimtf.stages.SmallRecipeTeacher.make(graphs, teacher, r.getTraining().getRunDir() + "-teacher-run", out);
       }
       Evaluator.Scores ts = Evaluator.evaluate(r, teacher, true, true, out);
       teacherScores = Json.obj().put("saved_model", teacher.toString()).put("knn_top1", ts.knnTop1())

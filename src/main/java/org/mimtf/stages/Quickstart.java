@@ -23,7 +23,7 @@ import org.mimtf.util.UserException;
 
 /**
  * The bundled demo as one stage chain: a method's earlier stages (CCViT's k-means tokenizer; BEiT v2's
- * and SMR's CCViT teacher when it is missing, then BEiT v2's VQ-KD tokenizer), the small pre-training
+ * and SMR's teacher when it is missing, then BEiT v2's VQ-KD tokenizer), the small pre-training
  * run and its export, then k-NN and linear probes of the export against the same architecture at
  * random initialisation. {@code mimtf quickstart} prints it; {@code bench finetune} runs it to make an
  * encoder that does not exist yet, so both give the same export for the same recipe.
@@ -114,15 +114,16 @@ public final class Quickstart {
     return null;
   }
 
-  /** Makes the CCViT teacher (the small CCViT recipe's export) when {@code teacher} does not exist. */
+  /** Makes the teacher (a small recipe's export, {@link SmallRecipeTeacher}) when {@code teacher} does not exist. */
   private static void teacher(Path teacher, String stage, Path graphs, PrintStream out) {
-    if (CcvitTeacher.exists(teacher)) {
+    if (SmallRecipeTeacher.exists(teacher)) {
       out.println("== " + stage + ". teacher: " + teacher + " (frozen)");
       return;
     }
-    out.println("== " + stage + ". teacher: " + teacher + " does not exist; pre-training the small CCViT recipe "
-        + "to make a mimtf teacher (its export is the teacher)");
-    CcvitTeacher.make(graphs, teacher, "runs/quickstart-ccvit-teacher-" + stamp(), out);
+    Path file = SmallRecipeTeacher.recipeFor(graphs, teacher);
+    out.println("== " + stage + ". teacher: " + teacher + " does not exist; pre-training " + file
+        + " to make a mimtf teacher (its export is the teacher)");
+    SmallRecipeTeacher.make(graphs, teacher, "runs/quickstart-teacher-" + stamp(), out);
   }
 
   private static String stamp() {
