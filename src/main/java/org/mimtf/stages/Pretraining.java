@@ -10,7 +10,7 @@ import org.mimtf.train.Trainer;
 /**
  * One pre-training stage end to end: the recipe's method (its earlier stages' artifacts must exist),
  * a fresh run, and the run's exports. The commands and benchmarks that chain stages (quickstart, the
- * quality bench, the CCViT teacher) compose it.
+ * quality bench, a teacher made from a small recipe) compose it.
  */
 public final class Pretraining {
   /** What the stage produced. */

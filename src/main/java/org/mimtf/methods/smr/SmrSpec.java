@@ -89,9 +89,9 @@ public final class SmrSpec implements MethodSpec {
     Path sm = Path.of(r.getSmr().getTeacher().getSavedModelDir());
     if (!Files.isDirectory(sm)) {
       throw new UserException("no SMR teacher at " + sm + ": smr.teacher.saved_model_dir must name a SavedModel "
-          + "that maps images to per-patch features; the small recipe's teacher is the CCViT encoder made by\n"
-          + "  scripts/quickstart.sh ccvit\n(or scripts/mimtf tokenizer build + pretrain --recipe "
-          + "graphs/ccvit_fmnist_small.pbtxt), or use smr.target: PIXELS");
+          + "that maps images to per-patch features; the small recipe's teacher is the MOCA encoder made by\n"
+          + "  scripts/quickstart.sh moca\n(or scripts/mimtf pretrain --recipe graphs/moca_fmnist_small.pbtxt), "
+          + "or use smr.target: PIXELS");
     }
     int g = RecipeChecks.grid(r);
     var teacher = SavedModelTeacher.load(r.getSmr().getTeacher(), "smr.teacher", m.getImageSize(), m.getChannels(),

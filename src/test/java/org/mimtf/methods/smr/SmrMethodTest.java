@@ -205,6 +205,6 @@ class SmrMethodTest {
   void aMissingTeacherSaysHowToMakeIt() throws Exception {
     Recipe r = TinyRecipes.smr(dir, 1, "smr.teacher.saved_model_dir=" + dir.resolve("nope"));
     String msg = assertThrows(UserException.class, () -> MethodRegistry.create(r)).getMessage();
-    assertTrue(msg.contains("no SMR teacher at") && msg.contains("scripts/quickstart.sh ccvit"), msg);
+    assertTrue(msg.contains("no SMR teacher at") && msg.contains("scripts/quickstart.sh moca"), msg);
   }
 }
