@@ -204,7 +204,7 @@ final class BenchCommand implements Runnable {
   }
 
   @Command(name = "smr-speed", mixinStandardHelpOptions = true,
-      description = "SMR's speed claim (15-20% faster than BEiT): ms per student training step of SMR against "
+      description = "SMR's speed claim (15-20%% faster than BEiT): ms per student training step of SMR against "
           + "BEiT v2 at the same encoder size on synthetic batches, alternating rounds; fmnist_small, vit_b16 or all.")
   static final class SmrSpeed implements Runnable {
     @Parameters(paramLabel = "SETTING", defaultValue = "all", description = "fmnist_small, vit_b16 or all.")
