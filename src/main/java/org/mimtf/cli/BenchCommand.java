@@ -15,7 +15,7 @@ import picocli.CommandLine.Parameters;
 
 /** {@code mimtf bench step|kmeans|quality|method-step|smr-speed} (also {@code scripts/bench}): figures, last line JSON. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks; the last line is JSON.",
-    subcommands = {BenchCommand.Step.class, BenchCommand.Kmeans.class, BenchCommand.Quality.class,
+    subcommands = {BenchCommand.Step.class, BenchCommand.GemmGrad.class, BenchCommand.Kmeans.class, BenchCommand.Quality.class,
         BenchCommand.MethodStep.class, BenchCommand.SmrSpeed.class, ClusterBenchCommand.class,
         BenchCommand.Finetune.class})
 final class BenchCommand implements Runnable {
@@ -228,6 +228,33 @@ final class BenchCommand implements Runnable {
         throw new UserException("unknown setting '" + setting + "' (expected fmnist_small, vit_b16 or all)");
       }
       System.out.println(Json.obj().put("bench", "smr-speed").put("results", results));
+    }
+  }
+
+  @Command(name = "gemm-grad", mixinStandardHelpOptions = true,
+      description = "A dense layer's three training products timed apart (forward X·W, dX = dY·Wᵀ, dW = Xᵀ·dY, "
+          + "and two other forms of dW), medians of alternating rounds; default: cpu-s's MLP fc1 (B·T = 64·65 "
+          + "rows, 192 -> 768).")
+  static final class GemmGrad implements Runnable {
+    @Parameters(index = "0", arity = "0..1", paramLabel = "ROWS", defaultValue = "4160", description = "B·T rows.")
+    int rows;
+
+    @Parameters(index = "1", arity = "0..1", paramLabel = "IN", defaultValue = "192", description = "Input features.")
+    int in;
+
+    @Parameters(index = "2", arity = "0..1", paramLabel = "OUT", defaultValue = "768", description = "Output features.")
+    int out;
+
+    @Option(names = "--rounds", description = "Timed rounds, default ${DEFAULT-VALUE}.")
+    int rounds = 30;
+
+    @Override
+    public void run() {
+      if (rows < 1 || in < 1 || out < 1 || rounds < 1) {
+        throw new UserException("gemm-grad: ROWS, IN, OUT and --rounds must be >= 1 (got " + rows + ", " + in + ", "
+            + out + ", " + rounds + ")");
+      }
+      System.out.println(org.mimtf.bench.GemmGradBench.run(rows, in, out, rounds, System.out));
     }
   }
 
