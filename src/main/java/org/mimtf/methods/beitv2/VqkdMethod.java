@@ -8,9 +8,7 @@ import org.mimtf.api.StepInputs;
 import org.mimtf.api.TowerInputs;
 import org.mimtf.api.TowerOutput;
 import org.mimtf.config.proto.Beitv2Config;
-import org.mimtf.config.proto.TeacherConfig;
 import org.mimtf.nn.Compute;
-import org.mimtf.nn.LayerNorm;
 import org.mimtf.nn.ParamStore;
 import org.mimtf.teachers.TeacherFeatures;
 import org.mimtf.tokenizers.NormEmaQuantizer;
@@ -72,9 +70,7 @@ public final class VqkdMethod implements MimMethod {
     NormEmaQuantizer.Quantized q = model.quantizer.quantize(tf, c, z, cfg.getBeta());
     Operand<TFloat32> pred = model.decode(tf, c, q.straightThrough(), in.step().dropSeed());
     Operand<TFloat32> target = tf.reshape(in.floats(TEACHER_FIELD), tf.constant(new int[] {-1, model.targetDim}));
-    if (cfg.getTeacher().getTargetNorm() == TeacherConfig.TargetNorm.LAYER_NORM) {
-      target = LayerNorm.normalize(tf, target, 1e-6f);
-    }
+    target = org.mimtf.teachers.TeacherTargets.normalize(tf, target, cfg.getTeacher().getTargetNorm(), 1e-6f);
     Operand<TFloat32> rec = tf.math.mean(tf.math.sub(tf.constant(1f), cosine(tf, pred, tf.stopGradient(target))),
         tf.constant(0));
     Operand<TFloat32> loss = tf.math.add(rec, q.commitment());

@@ -9,9 +9,7 @@ import org.mimtf.api.TowerInputs;
 import org.mimtf.api.TowerOutput;
 import org.mimtf.config.proto.Recipe;
 import org.mimtf.config.proto.SmrConfig;
-import org.mimtf.config.proto.TeacherConfig;
 import org.mimtf.nn.Compute;
-import org.mimtf.nn.LayerNorm;
 import org.mimtf.nn.ParamStore;
 import org.mimtf.nn.Patches;
 import org.mimtf.nn.TokenState;
@@ -122,9 +120,8 @@ public final class SmrMethod implements MimMethod {
     if (cfg.getTarget() == SmrConfig.Target.PIXELS) {
       target = cfg.getNormalizePixelTarget() ? Losses.normalizePerPatch(tf, patches, 1e-6f) : patches;
     } else {
-      target = cfg.getTeacher().getTargetNorm() == TeacherConfig.TargetNorm.LAYER_NORM
-          ? LayerNorm.normalize(tf, teacherFeatures, cfg.getTargetNormEps())
-          : teacherFeatures;
+      target = org.mimtf.teachers.TeacherTargets.normalize(tf, teacherFeatures, cfg.getTeacher().getTargetNorm(),
+          cfg.getTargetNormEps());
     }
     target = tf.stopGradient(target);
     Operand<TFloat32> loss = reconstructionLoss(tf, pred, target, cfg.getLoss(), cfg.getSmoothL1Beta());
