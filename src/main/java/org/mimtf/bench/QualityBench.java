@@ -169,11 +169,16 @@ public final class QualityBench {
     List<Ablation> abl = ablations.stream().map(a -> ablation(method, a)).toList();
     Recipe r = recipe(graphs, method, steps, o, "");
     Json.Obj teacherScores = null;
+    Path teacher = null;
     if (r.hasSmr() && r.getSmr().getTarget() == org.mimtf.config.proto.SmrConfig.Target.TEACHER_FEATURES) {
-      // the small recipe's teacher is another small recipe's export; the probes say what SMR distils
-      Path teacher = Path.of(r.getSmr().getTeacher().getSavedModelDir());
+      teacher = Path.of(r.getSmr().getTeacher().getSavedModelDir());
+    } else if (r.hasBeitv2()) {
+      teacher = Path.of(r.getBeitv2().getTokenizer().getTeacher().getSavedModelDir());
+    }
+    if (teacher != null) {
+      // the small recipe's teacher is another small recipe's export; the probes say what the method distils
       if (!org.mimtf.stages.SmallRecipeTeacher.exists(teacher)) {
-        out.println("SMR teacher " + teacher + " missing: making it from "
+        out.println(method + " teacher " + teacher + " missing: making it from "
             + org.mimtf.stages.SmallRecipeTeacher.recipeFor(graphs, teacher) + " (bundled subset)");
         org.mimtf.stages.SmallRecipeTeacher.make(graphs, teacher, r.getTraining().getRunDir() + "-teacher-run", out);
       }
