@@ -155,13 +155,12 @@ public final class CcvitMethod implements MimMethod {
       pixelBlockLoss = Losses.crossEntropy(tf, pred, labels, numCentroids);
       shownPred = tf.gather(table, tf.math.argMax(pred, tf.constant(-1), TInt32.class), tf.constant(0));
     } else {
-      Operand<TFloat32> target = tf.gatherNd(patches, where);
-      if (cfg.getNormalizePixelTarget()) {
-        target = Losses.normalizePerPatch(tf, target, 1e-6f);
-      }
+      Operand<TFloat32> original = tf.gatherNd(patches, where);
+      Operand<TFloat32> target = cfg.getNormalizePixelTarget()
+          ? Losses.normalizePerPatch(tf, original, 1e-6f) : original;
       pixelBlockLoss = tf.math.mean(tf.math.squaredDifference(pred, tf.stopGradient(target)),
           tf.constant(new int[] {0, 1}));
-      shownPred = denormalized(tf, tf.gatherNd(patches, where), pred);
+      shownPred = denormalized(tf, original, pred);
     }
 
     Operand<TFloat32> loss = tf.math.add(tf.math.mul(ce, tf.constant(cfg.getTokenLossWeight())),
