@@ -135,6 +135,18 @@ public final class NormEmaQuantizer {
       updated = tf.select(tf.broadcastTo(tf.expandDims(dead, tf.constant(1)), tf.shape(e)), fresh, updated);
       last = tf.select(dead, tf.fill(tf.shape(last), stepF), last);
     }
+    // The update must not overtake this batch's own use of the codebook: without a dependency the
+    // runtime may write the new codes before the gather behind z_q (commitment, straight-through)
+    // has read the old ones, when both are fetched in one run (seen as a flaky commitment).
+    List<Op> readers = new java.util.ArrayList<>();
+    for (Operand<TFloat32> r : java.util.Arrays.asList(q.commitment(), q.straightThrough())) {
+      if (r != null) {
+        readers.add(r);
+      }
+    }
+    if (!readers.isEmpty()) {
+      updated = tf.withControlDependencies(readers).identity(updated);
+    }
     Op a = tf.assign(codebook.variable(), updated);
     Op b = tf.assign(lastUsed.variable(), last);
     return tf.withControlDependencies(List.of(a, b)).withName("quantizer_update").noOp();
