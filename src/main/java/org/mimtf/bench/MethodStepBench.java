@@ -52,6 +52,15 @@ public final class MethodStepBench {
   private MethodStepBench() {}
 
   public static Json.Obj run(Recipe r, int warmup, int steps, PrintStream out) {
+    return run(r, warmup, steps, 0, out);
+  }
+
+  /**
+   * As {@link #run(Recipe, int, int, PrintStream)}; with {@code profiled > 0}, that many more steps
+   * are traced ({@code FULL_TRACE} step stats) and their kernel time is printed by executed op type,
+   * forward and backward apart, with the slowest nodes (under {@code "profile"} in the JSON).
+   */
+  public static Json.Obj run(Recipe r, int warmup, int steps, int profiled, PrintStream out) {
     boolean beitv2WithoutTokenizer = r.hasBeitv2()
         && !Files.exists(org.mimtf.methods.beitv2.VqkdTokenizer.savedModel(r).resolve("saved_model.pb"));
     MimMethod m = beitv2WithoutTokenizer ? new org.mimtf.methods.beitv2.Beitv2Method(r, null) : MethodRegistry.create(r);
@@ -82,6 +91,7 @@ public final class MethodStepBench {
     Compute compute = new Compute(Compute.Precision.valueOf(r.getTraining().getPrecision().name()));
     Map<String, Schedule> scalars = m.scalarSchedules(warmup + steps);
     double[] ms = new double[steps];
+    Json.Obj profile = null;
     try (StepGraph sg = new StepGraph(m, fields, r.getOptimizer(), compute, 1, 0, devices);
         Session s = new Session(sg.graph(), SessionConfigs.training(r.getTraining(), devices))) {
       s.initialize();
@@ -99,6 +109,16 @@ public final class MethodStepBench {
           ms[i - warmup] = (System.nanoTime() - t0) / 1e6;
         }
       }
+      if (profiled > 0) {
+        for (BatchModel bm : m.batchModels()) {
+          bm.fill(b);
+        }
+        Map<String, Double> sv = new LinkedHashMap<>();
+        for (var e : scalars.entrySet()) {
+          sv.put(e.getKey(), e.getValue().at(warmup + steps));
+        }
+        profile = profile(sg, s, b, warmup + steps, sv, profiled, out);
+      }
     } finally {
       for (BatchModel bm : m.batchModels()) {
         bm.close();
@@ -113,10 +133,55 @@ public final class MethodStepBench {
         batch * 1000.0 / total);
     Json.Obj j = Json.obj().put("recipe", r.getName()).put("method", m.name()).put("batch", batch)
         .put("ms_per_step", total).put("images_per_s", batch * 1000.0 / total).put("ms_min", min(ms));
+    if (profile != null) {
+      j.put("profile", profile);
+    }
     if (beitv2WithoutTokenizer) {
       j.put("student_ms", step).put("tokenizer_encoder_ms", tokenizer).put("tokenizer", "random init, timed apart");
     }
     return j;
+  }
+
+  /**
+   * Traces {@code traced} session steps (the batch models beside the session are not traced) and
+   * prints the kernel time per step by executed op type, forward and backward ({@code gradients/}
+   * nodes) apart, and the slowest nodes. Op time is summed over the threads, so shares, not the sum,
+   * compare with the wall time.
+   */
+  static Json.Obj profile(StepGraph sg, Session s, Batch b, long step, Map<String, Double> sv, int traced,
+      PrintStream out) {
+    org.tensorflow.proto.RunOptions opts = org.tensorflow.proto.RunOptions.newBuilder()
+        .setTraceLevel(org.tensorflow.proto.RunOptions.TraceLevel.FULL_TRACE).build();
+    Map<String, Double> byType = new java.util.TreeMap<>();
+    Map<String, Double> byPass = new java.util.TreeMap<>();
+    Map<String, Double> byNode = new java.util.TreeMap<>();
+    for (int i = 0; i < traced; i++) {
+      List<org.tensorflow.Tensor> owned = new ArrayList<>();
+      try {
+        Session.Runner run = sg.feed(s, b, step + i, 1e-4, 0.05, sv, 0, owned);
+        run.addTarget(sg.trainTarget(true)).setOptions(opts);
+        org.tensorflow.proto.RunMetadata md;
+        try (org.tensorflow.Result res = run.runAndFetchMetadata()) {
+          md = res.getMetadata().orElseThrow();
+        }
+        for (StepProfile.NodeTime n : StepProfile.nodes(md)) {
+          byType.merge(n.type(), n.micros(), Double::sum);
+          byPass.merge(n.name().contains("gradients/") ? "backward" : "forward", n.micros(), Double::sum);
+          byNode.merge(n.name() + " (" + n.type() + ")", n.micros(), Double::sum);
+        }
+      } finally {
+        owned.forEach(org.tensorflow.Tensor::close);
+      }
+    }
+    double total = byType.values().stream().mapToDouble(Double::doubleValue).sum() / traced / 1000;
+    out.printf("%d traced steps: op time %.1f ms/step (summed over threads)%n", traced, total);
+    Json.Obj passes = StepProfile.table(out, "pass", byPass, traced, total, 0);
+    Json.Obj types = StepProfile.table(out, "executed op type", byType, traced, total, 20);
+    out.println("\nslowest nodes (ms/step):");
+    byNode.entrySet().stream().sorted(Map.Entry.<String, Double>comparingByValue().reversed()).limit(25)
+        .forEach(e -> out.printf("  %7.2f  %s%n", e.getValue() / traced / 1000, e.getKey()));
+    return Json.obj().put("traced_steps", traced).put("op_ms_per_step", total).put("passes_ms", passes)
+        .put("op_types_ms", types);
   }
 
   /** Median ms of a forward pass of the recipe's VQ-KD encoder (random init) on the batch's view. */

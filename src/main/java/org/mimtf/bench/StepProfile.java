@@ -103,7 +103,7 @@ public final class StepProfile {
     }
   }
 
-  private static Json.Obj table(PrintStream out, String title, Map<String, Double> micros, int traced, double total,
+  static Json.Obj table(PrintStream out, String title, Map<String, Double> micros, int traced, double total,
       int limit) {
     out.printf("%n%-44s %9s %7s%n", "by " + title, "ms/step", "share");
     Json.Obj j = Json.obj();

@@ -179,13 +179,17 @@ final class BenchCommand implements Runnable {
         + "(repeatable).")
     List<String> overrides = new ArrayList<>();
 
+    @Option(names = "--profile", paramLabel = "N", description = "Then trace N more steps (TF step stats) and "
+        + "print their kernel time by op type and by name scope, forward and backward apart (default 0: off).")
+    int profile = 0;
+
     @Override
     public void run() {
       List<Object> results = new ArrayList<>();
       List<Double> ms = new ArrayList<>();
       for (Path p : recipes) {
         var r = org.mimtf.config.RecipeLoader.load(p, overrides);
-        Json.Obj j = org.mimtf.bench.MethodStepBench.run(r, warmup, steps, System.out);
+        Json.Obj j = org.mimtf.bench.MethodStepBench.run(r, warmup, steps, profile, System.out);
         ms.add((Double) j.asMap().get("ms_per_step"));
         results.add(j.asMap());
       }
