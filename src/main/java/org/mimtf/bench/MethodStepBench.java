@@ -88,7 +88,7 @@ public final class MethodStepBench {
       }
     }
     List<String> devices = Devices.towers(r.getTraining().getDevices());
-    Compute compute = new Compute(Compute.Precision.valueOf(r.getTraining().getPrecision().name()));
+    Compute compute = Devices.compute(r.getTraining(), devices);
     Map<String, Schedule> scalars = m.scalarSchedules(warmup + steps);
     double[] ms = new double[steps];
     Json.Obj profile = null;

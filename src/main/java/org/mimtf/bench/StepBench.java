@@ -98,6 +98,12 @@ public final class StepBench {
     return OptimizerConfig.newBuilder().setBeta2(0.98f).setClipGradNorm(3f).build();
   }
 
+  /** The training graph's {@link Compute}: {@code precision}, and the fused LayerNorm if {@code training} asks. */
+  static Compute trainingCompute(TrainingConfig training, Compute.Precision precision, java.util.List<String> devices) {
+    return org.mimtf.train.Devices.compute(training.toBuilder()
+        .setPrecision(TrainingConfig.Precision.valueOf(precision.name())).build(), devices);
+  }
+
   /** Runs {@code warmup} + {@code steps} steps of the BEiT model; returns the JSON figures. */
   public static Json.Obj run(Config c, int warmup, int steps, TrainingConfig training, Compute.Precision precision,
       PrintStream out) {
@@ -118,7 +124,8 @@ public final class StepBench {
     double[] peakRuns = gemmPeakRuns(precision, 5);
     OptimizerConfig opt = optimizer();
     java.util.List<String> devices = org.mimtf.train.Devices.towers(training.getDevices());
-    try (StepGraph sg = new StepGraph(model, model.fields(), opt, new Compute(precision), 1, 0, devices)) {
+    Compute compute = trainingCompute(training, precision, devices);
+    try (StepGraph sg = new StepGraph(model, model.fields(), opt, compute, 1, 0, devices)) {
       try (Session s = new Session(sg.graph(),
           SessionConfigs.withRewriter(SessionConfigs.training(training, devices), rewriter))) {
         s.initialize();
@@ -161,7 +168,7 @@ public final class StepBench {
             peak, all.length, precision.name().toLowerCase(), all[0], all[all.length - 1], 100 * gflops / peak);
         return Json.obj().put("bench", "step").put("config", c.name()).put("batch", c.batch())
             .put("precision", precision.name().toLowerCase()).put("model", peerModel ? "peer" : "beit")
-            .put("rewriter", rewriter).put("steps", steps).put("ms_per_step", median)
+            .put("fused_layer_norm", compute.fusedLayerNorm()).put("rewriter", rewriter).put("steps", steps).put("ms_per_step", median)
             .put("ms_min", sorted[0]).put("ms_max", sorted[steps - 1]).put("images_per_s", ips).put("gflops", gflops)
             .put("gflop_per_image", flopsPerImage / 1e9).put("loss_first", firstLoss).put("loss_last", lastLoss)
             .put("rss_mb_step100", rss100 < 0 ? null : rss100 / 1024.0).put("rss_mb_end", rssEnd / 1024.0)

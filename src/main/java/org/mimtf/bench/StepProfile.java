@@ -45,7 +45,7 @@ public final class StepProfile {
     StepBench.Setup setup = StepBench.setup(c, peerModel);
     List<String> devices = org.mimtf.train.Devices.towers(training.getDevices());
     try (StepGraph sg = new StepGraph(setup.model(), setup.model().fields(), StepBench.optimizer(),
-        new Compute(precision), 1, 0, devices);
+        StepBench.trainingCompute(training, precision, devices), 1, 0, devices);
         Session s = new Session(sg.graph(),
             SessionConfigs.withRewriter(SessionConfigs.training(training, devices), rewriter))) {
       s.initialize();

@@ -61,6 +61,10 @@ final class BenchCommand implements Runnable {
         + "for this run, e.g. remapping=off or auto_mixed_precision_onednn_bfloat16=on.")
     String rewriter = "";
 
+    @Option(names = "--fused-layer-norm", description = "LayerNorm as one oneDNN kernel with a closed-form "
+        + "gradient (training.fused_layer_norm).")
+    boolean fusedLayerNorm;
+
     @Option(names = "--profile", description = "Instead of timing: trace --steps steps (after --warmup) with TF's "
         + "step stats and print the time by model part (forward/backward) and by executed op type.")
     boolean profile;
@@ -68,7 +72,7 @@ final class BenchCommand implements Runnable {
     @Override
     public void run() {
       TrainingConfig t = TrainingConfig.newBuilder().setXla(xla).setIntraOpThreads(intra).setInterOpThreads(inter)
-          .setDevices(devices).build();
+          .setDevices(devices).setFusedLayerNorm(fusedLayerNorm).build();
       Compute.Precision p;
       try {
         p = Compute.Precision.valueOf(precision.toUpperCase());

@@ -94,14 +94,14 @@ public final class Block {
       Operand<TFloat32> logSize = tf.reshape(tf.math.log(in.sizes()), tf.constant(new int[] {-1, 1, 1, t}));
       attnBias = attnBias == null ? logSize : tf.math.add(attnBias, logSize);
     }
-    Attention.Output a = attn.apply(tf, c, norm1.apply(tf, in.rows()), t, attnBias);
+    Attention.Output a = attn.apply(tf, c, norm1.apply(tf, c, in.rows()), t, attnBias);
     Operand<TFloat32> x = tf.math.add(in.rows(), residual(tf, scale(tf, a.out(), gamma1), t, dropSeed, 0));
     TokenState state = in.withRows(x);
     if (reducer != null && reducer.appliesTo(blockIndex)) {
       state = reducer.reduce(tf, c, state, a, blockIndex);
     }
     int t2 = state.tokens();
-    Operand<TFloat32> m = mlp.apply(tf, c, norm2.apply(tf, state.rows()));
+    Operand<TFloat32> m = mlp.apply(tf, c, norm2.apply(tf, c, state.rows()));
     Operand<TFloat32> y = tf.math.add(state.rows(), residual(tf, scale(tf, m, gamma2), t2, dropSeed, 1));
     return new Result(state.withRows(y), a);
   }

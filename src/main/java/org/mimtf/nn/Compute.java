@@ -24,9 +24,37 @@ public final class Compute {
   }
 
   private final Precision precision;
+  private final boolean fusedLayerNorm;
 
   public Compute(Precision precision) {
+    this(precision, false);
+  }
+
+  private Compute(Precision precision, boolean fusedLayerNorm) {
     this.precision = precision;
+    this.fusedLayerNorm = fusedLayerNorm;
+  }
+
+  /**
+   * The same precision with LayerNorm as one oneDNN kernel and a closed-form gradient ({@link
+   * FusedLayerNorm}) where this TF build has it; for CPU training graphs (an export keeps the
+   * composite ops, which every TensorFlow loads).
+   */
+  public Compute withFusedLayerNorm(boolean fused) {
+    return new Compute(precision, fused && FusedLayerNorm.available());
+  }
+
+  public boolean fusedLayerNorm() {
+    return fusedLayerNorm;
+  }
+
+  /** {@code (x − μ)/√(σ² + ε)·γ + β} over the last axis; fused for 2-D rows when enabled. */
+  public Operand<TFloat32> layerNorm(Ops tf, Operand<TFloat32> x, Operand<TFloat32> gamma, Operand<TFloat32> beta,
+      float eps) {
+    if (fusedLayerNorm && x.shape().numDimensions() == 2) {
+      return FusedLayerNorm.apply(tf, x, gamma, beta, eps);
+    }
+    return tf.math.add(tf.math.mul(LayerNorm.normalize(tf, x, eps), gamma), beta);
   }
 
   public static Compute fp32() {

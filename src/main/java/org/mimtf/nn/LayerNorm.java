@@ -33,6 +33,11 @@ public final class LayerNorm {
     return tf.math.add(tf.math.mul(normalize(tf, x, eps), gamma.read()), beta.read());
   }
 
+  /** As {@link #apply(Ops, Operand)}, computed as {@code c} says (a fused kernel on CPU training graphs). */
+  public Operand<TFloat32> apply(Ops tf, Compute c, Operand<TFloat32> x) {
+    return c.layerNorm(tf, x, gamma.read(), beta.read(), eps);
+  }
+
   /** Parameter-free normalisation over the last axis. */
   public static Operand<TFloat32> normalize(Ops tf, Operand<TFloat32> x, float eps) {
     Operand<org.tensorflow.types.TInt32> axis = tf.constant(-1);

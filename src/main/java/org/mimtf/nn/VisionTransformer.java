@@ -269,7 +269,7 @@ public final class VisionTransformer {
       atts.add(r.attention());
       outs.add(tf.reshape(state.rows(), tf.constant(new int[] {-1, state.tokens(), d})));
     }
-    Operand<TFloat32> normed = tf.reshape(norm.apply(tf, state.rows()), tf.constant(new int[] {-1, state.tokens(), d}));
+    Operand<TFloat32> normed = tf.reshape(norm.apply(tf, c, state.rows()), tf.constant(new int[] {-1, state.tokens(), d}));
     return new Output(outs, normed, state, atts);
   }
 

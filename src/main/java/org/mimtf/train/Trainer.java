@@ -150,9 +150,8 @@ public final class Trainer {
         ? Schedules.cosine(wd, recipe.getOptimizer().getWeightDecayEnd(), total)
         : Schedules.constant(wd);
     Map<String, Schedule> scalarSchedules = method.scalarSchedules(total);
-    Compute compute = new Compute(Compute.Precision.valueOf(t.getPrecision().name()));
-
     List<String> devices = runTarget.towerDevices(t);
+    Compute compute = Devices.compute(t, devices);
     try (RunLog log = new RunLog(runDir, console)) {
       long tb = System.nanoTime();
       StepGraph sg = new StepGraph(method, fields, recipe.getOptimizer(), compute, t.getGradAccumSteps(),

@@ -1,0 +1,131 @@
+package org.mimtf.nn;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.tensorflow.Graph;
+import org.tensorflow.GraphOperation;
+import org.tensorflow.Operand;
+import org.tensorflow.Session;
+import org.tensorflow.op.Ops;
+import org.tensorflow.types.TFloat32;
+
+/**
+ * The fused LayerNorm (one oneDNN kernel, closed-form gradient) against the composite ops: values and
+ * all three gradients agree to fp32 reassociation, and the closed form also matches central
+ * differences.
+ */
+class FusedLayerNormTest {
+  private static final int N = 5;
+  private static final int D = 8;
+  private static final float LN_EPS = 1e-6f;
+
+  private static float[] randn(int n, long seed, float scale, float shift) {
+    Random r = new Random(seed);
+    float[] a = new float[n];
+    for (int i = 0; i < n; i++) {
+      a[i] = (float) r.nextGaussian() * scale + shift;
+    }
+    return a;
+  }
+
+  /** y, dy/dx, dy/dγ, dy/dβ of loss = Σ w ⊙ LN(x) for the fused or the composite form. */
+  @SuppressWarnings("unchecked")
+  private static List<float[]> forwardAndGrads(boolean fused, float[] x, float[] gamma, float[] beta, float[] w) {
+    try (Graph g = new Graph()) {
+      Ops tf = Ops.create(g);
+      // variables' reads stand in for the parameters, as in the model
+      var xv = tf.variable(tf.reshape(tf.constant(x), tf.constant(new int[] {N, D})));
+      var gv = tf.variable(tf.constant(gamma));
+      var bv = tf.variable(tf.constant(beta));
+      Operand<TFloat32> xr = tf.identity(xv);
+      Operand<TFloat32> gr = tf.identity(gv);
+      Operand<TFloat32> br = tf.identity(bv);
+      Compute c = Compute.fp32().withFusedLayerNorm(fused);
+      assertEquals(fused, c.fusedLayerNorm());
+      Operand<TFloat32> y = c.layerNorm(tf, xr, gr, br, LN_EPS);
+      assertEquals(fused, hasOp(g, FusedLayerNorm.OP), "fused kernel in the graph");
+      Operand<TFloat32> loss = tf.reduceSum(tf.math.mul(y, tf.reshape(tf.constant(w), tf.constant(new int[] {N, D}))),
+          tf.constant(new int[] {0, 1}));
+      var grads = tf.gradients(loss, List.of(xr, gr, br));
+      List<float[]> out = new ArrayList<>();
+      try (Session s = new Session(g)) {
+        s.initialize();
+        out.add(GraphTesting.read(s, y));
+        for (int i = 0; i < 3; i++) {
+          out.add(GraphTesting.read(s, (Operand<TFloat32>) (Operand<?>) grads.dy(i)));
+        }
+        out.add(GraphTesting.read(s, loss));
+      }
+      return out;
+    }
+  }
+
+  private static boolean hasOp(Graph g, String type) {
+    Iterator<GraphOperation> it = g.operations();
+    while (it.hasNext()) {
+      if (it.next().type().equals(type)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  @Test
+  void matchesTheCompositeOpsInValueAndGradient() {
+    assumeTrue(FusedLayerNorm.available(), "this TensorFlow build has no oneDNN LayerNorm kernel");
+    float[] x = randn(N * D, 1, 2f, 0.7f);
+    float[] gamma = randn(D, 2, 0.5f, 1f);
+    float[] beta = randn(D, 3, 0.3f, 0f);
+    float[] w = randn(N * D, 4, 1f, 0f);
+    List<float[]> fused = forwardAndGrads(true, x, gamma, beta, w);
+    List<float[]> ops = forwardAndGrads(false, x, gamma, beta, w);
+    String[] what = {"y", "dx", "dgamma", "dbeta"};
+    for (int k = 0; k < 4; k++) {
+      assertEquals(ops.get(k).length, fused.get(k).length, what[k]);
+      for (int i = 0; i < ops.get(k).length; i++) {
+        assertEquals(ops.get(k)[i], fused.get(k)[i], 2e-5 * Math.max(1, Math.abs(ops.get(k)[i])), what[k] + "[" + i + "]");
+      }
+    }
+    // and dx against central differences of the fused forward itself
+    float h = 2e-3f;
+    for (int i = 0; i < N * D; i += 3) {
+      float[] plus = x.clone();
+      float[] minus = x.clone();
+      plus[i] += h;
+      minus[i] -= h;
+      double lp = forwardAndGrads(true, plus, gamma, beta, w).get(4)[0];
+      double lm = forwardAndGrads(true, minus, gamma, beta, w).get(4)[0];
+      double numeric = (lp - lm) / (2.0 * h);
+      assertEquals(numeric, fused.get(1)[i], 1e-2 * Math.max(1, Math.abs(numeric)), "dx[" + i + "] vs finite differences");
+    }
+  }
+
+  @Test
+  void onlyTwoDimensionalRowsAreFused() {
+    assumeTrue(FusedLayerNorm.available(), "this TensorFlow build has no oneDNN LayerNorm kernel");
+    try (Graph g = new Graph()) {
+      Ops tf = Ops.create(g);
+      Compute c = Compute.fp32().withFusedLayerNorm(true);
+      c.layerNorm(tf, tf.constant(new float[2][3][4]), tf.constant(new float[4]), tf.constant(new float[4]), LN_EPS);
+      assertFalse(hasOp(g, FusedLayerNorm.OP), "a [B, T, D] input keeps the composite ops");
+      c.layerNorm(tf, tf.constant(new float[6][4]), tf.constant(new float[4]), tf.constant(new float[4]), LN_EPS);
+      assertTrue(hasOp(g, FusedLayerNorm.OP));
+    }
+  }
+
+  @Test
+  void exportsAndGpuTowersKeepTheCompositeOps() {
+    var t = org.mimtf.config.proto.TrainingConfig.newBuilder().setFusedLayerNorm(true).build();
+    assertFalse(org.mimtf.train.Devices.compute(t, List.of("/device:GPU:0")).fusedLayerNorm(), "no GPU kernel");
+    assertFalse(Compute.fp32().fusedLayerNorm(), "the default Compute (exports) is composite");
+    assertEquals(FusedLayerNorm.available(), org.mimtf.train.Devices.compute(t, List.of("/cpu:0")).fusedLayerNorm());
+  }
+}
