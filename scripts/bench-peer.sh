@@ -49,6 +49,14 @@ find_peer() {
 if [[ ",$ROWS," == *,peer* ]]; then
   PEER="$(find_peer)" || { echo "bench-peer: no shared/peer/mim_step.py found (set MIMTF_PEER_DIR)" >&2; exit 2; }
   "$PY" -c "import torch" 2>/dev/null || { echo "bench-peer: $PY cannot import torch (apt-get install python3-torch)" >&2; exit 2; }
+  # Debian's torch calls whatever libblas.so.3 the alternatives system points at; python3-torch alone
+  # pulls the reference BLAS, which made the peer ~25x slower (12,981 ms/step on cpu-s), a meaningless peer.
+  blas="$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null || true)"
+  case "$blas" in
+    *openblas*) ;;
+    *) echo "bench-peer: libblas.so.3 is '${blas:-missing}', not OpenBLAS: the peer would time the reference BLAS" \
+         "(apt-get install libopenblas0-pthread)" >&2; exit 2 ;;
+  esac
 fi
 if [[ ",$ROWS," == *,base* ]] && [ ! -x "${MIMTF_BASE:-/nonexistent}/scripts/bench" ]; then
   echo "bench-peer: row 'base' needs MIMTF_BASE=<another checkout with a built target/>" >&2; exit 2
