@@ -150,27 +150,14 @@ public final class MethodStepBench {
    */
   static Json.Obj profile(StepGraph sg, Session s, Batch b, long step, Map<String, Double> sv, int traced,
       PrintStream out) {
-    org.tensorflow.proto.RunOptions opts = org.tensorflow.proto.RunOptions.newBuilder()
-        .setTraceLevel(org.tensorflow.proto.RunOptions.TraceLevel.FULL_TRACE).build();
     Map<String, Double> byType = new java.util.TreeMap<>();
     Map<String, Double> byPass = new java.util.TreeMap<>();
     Map<String, Double> byNode = new java.util.TreeMap<>();
     for (int i = 0; i < traced; i++) {
-      List<org.tensorflow.Tensor> owned = new ArrayList<>();
-      try {
-        Session.Runner run = sg.feed(s, b, step + i, 1e-4, 0.05, sv, 0, owned);
-        run.addTarget(sg.trainTarget(true)).setOptions(opts);
-        org.tensorflow.proto.RunMetadata md;
-        try (org.tensorflow.Result res = run.runAndFetchMetadata()) {
-          md = res.getMetadata().orElseThrow();
-        }
-        for (StepProfile.NodeTime n : StepProfile.nodes(md)) {
-          byType.merge(n.type(), n.micros(), Double::sum);
-          byPass.merge(n.name().contains("gradients/") ? "backward" : "forward", n.micros(), Double::sum);
-          byNode.merge(n.name() + " (" + n.type() + ")", n.micros(), Double::sum);
-        }
-      } finally {
-        owned.forEach(org.tensorflow.Tensor::close);
+      for (StepProfile.NodeTime n : StepProfile.traceStep(sg, s, b, step + i, 1e-4, sv).nodes()) {
+        byType.merge(n.type(), n.micros(), Double::sum);
+        byPass.merge(n.name().contains("gradients/") ? "backward" : "forward", n.micros(), Double::sum);
+        byNode.merge(n.name() + " (" + n.type() + ")", n.micros(), Double::sum);
       }
     }
     double total = byType.values().stream().mapToDouble(Double::doubleValue).sum() / traced / 1000;

@@ -52,7 +52,6 @@ public final class StepProfile {
       for (int i = 0; i < warmup; i++) {
         sg.step(s, setup.batch(), i, 1e-3, 0.05, Map.of(), 0, true, null);
       }
-      RunOptions opts = RunOptions.newBuilder().setTraceLevel(RunOptions.TraceLevel.FULL_TRACE).build();
       Map<String, Double> byType = new TreeMap<>();
       Map<String, Double> byPart = new TreeMap<>();
       Map<String, Double> byNode = new TreeMap<>();
@@ -62,27 +61,14 @@ public final class StepProfile {
       double feedMs = 0;
       double wallMs = 0;
       for (int i = 0; i < traced; i++) {
-        List<Tensor> owned = new ArrayList<>();
-        try {
-          long t0 = System.nanoTime();
-          Session.Runner r = sg.feed(s, setup.batch(), warmup + i, 1e-3, 0.05, Map.of(), 0, owned);
-          long t1 = System.nanoTime();
-          r.addTarget(sg.trainTarget(true)).setOptions(opts);
-          RunMetadata md;
-          try (Result res = r.runAndFetchMetadata()) {
-            md = res.getMetadata().orElseThrow();
-          }
-          long t2 = System.nanoTime();
-          feedMs += (t1 - t0) / 1e6;
-          wallMs += (t2 - t0) / 1e6;
-          for (NodeTime n : nodes(md)) {
-            byType.merge(n.type(), n.micros(), Double::sum);
-            byPart.merge(classes.part(n.name(), n.type()), n.micros(), Double::sum);
-            byNode.merge(n.name(), n.micros(), Double::sum);
-            nodeType.put(n.name(), n.type());
-          }
-        } finally {
-          owned.forEach(Tensor::close);
+        Traced t = traceStep(sg, s, setup.batch(), warmup + i, 1e-3, Map.of());
+        feedMs += t.feedMs();
+        wallMs += t.wallMs();
+        for (NodeTime n : t.nodes()) {
+          byType.merge(n.type(), n.micros(), Double::sum);
+          byPart.merge(classes.part(n.name(), n.type()), n.micros(), Double::sum);
+          byNode.merge(n.name(), n.micros(), Double::sum);
+          nodeType.put(n.name(), n.type());
         }
       }
       double total = byType.values().stream().mapToDouble(Double::doubleValue).sum() / traced / 1000;
@@ -125,6 +111,29 @@ public final class StepProfile {
       out.printf("  %-42s %9.2f %6.1f%%%n", "(other types)", rest, 100 * rest / total);
     }
     return j;
+  }
+
+  /** One traced step: its executed nodes, the host time to build the feeds and the whole step's wall time. */
+  record Traced(List<NodeTime> nodes, double feedMs, double wallMs) {}
+
+  /** Runs one training step of {@code sg} with {@code FULL_TRACE} step stats and returns its nodes. */
+  static Traced traceStep(StepGraph sg, Session s, org.mimtf.data.pipeline.Batch b, long step, double lr,
+      Map<String, Double> scalarValues) {
+    RunOptions opts = RunOptions.newBuilder().setTraceLevel(RunOptions.TraceLevel.FULL_TRACE).build();
+    List<Tensor> owned = new ArrayList<>();
+    try {
+      long t0 = System.nanoTime();
+      Session.Runner r = sg.feed(s, b, step, lr, 0.05, scalarValues, 0, owned);
+      long t1 = System.nanoTime();
+      r.addTarget(sg.trainTarget(true)).setOptions(opts);
+      RunMetadata md;
+      try (Result res = r.runAndFetchMetadata()) {
+        md = res.getMetadata().orElseThrow();
+      }
+      return new Traced(nodes(md), (t1 - t0) / 1e6, (System.nanoTime() - t0) / 1e6);
+    } finally {
+      owned.forEach(Tensor::close);
+    }
   }
 
   /** Every executed node of one step with its kernel time (µs) and executed op type. */
