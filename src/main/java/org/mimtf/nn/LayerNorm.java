@@ -30,7 +30,7 @@ public final class LayerNorm {
   }
 
   public Operand<TFloat32> apply(Ops tf, Operand<TFloat32> x) {
-    return tf.math.add(tf.math.mul(normalize(tf, x, eps), gamma.read()), beta.read());
+    return apply(tf, Compute.fp32(), x);
   }
 
   /** As {@link #apply(Ops, Operand)}, computed as {@code c} says (a fused kernel on CPU training graphs). */
