@@ -147,6 +147,24 @@ public final class QualityBench {
    */
   public static Json.Obj run(String method, Path graphs, Path data, int steps, List<String> extra,
       List<String> ablations, int seeds, PrintStream out) {
+    return run(method, graphs, SMALL, data, steps, extra, ablations, seeds, out);
+  }
+
+  /** The quickstart's recipe ({@code graphs/METHOD_fmnist_small.pbtxt}), run for the bench's steps. */
+  public static final String SMALL = "small";
+
+  /**
+   * The method's reference recipe ({@code graphs/METHOD_fmnist_ref.pbtxt}, issue 17): the small recipe
+   * refined for the full 60k and a budget of at most 45 minutes on 2 cores.
+   */
+  public static final String REFERENCE = "ref";
+
+  /**
+   * As {@link #run(String, Path, Path, int, List, List, int, PrintStream)} with the recipe
+   * {@code graphs/METHOD_fmnist_VARIANT.pbtxt}; {@code steps <= 0} keeps the recipe's own.
+   */
+  public static Json.Obj run(String method, Path graphs, String variant, Path data, int steps, List<String> extra,
+      List<String> ablations, int seeds, PrintStream out) {
     if (seeds < 1) {
       throw new org.mimtf.util.UserException("--seeds " + seeds + ": expected 1 or more");
     }
@@ -158,8 +176,10 @@ public final class QualityBench {
     List<String> o = new ArrayList<>(List.of(
         "data.source.path=" + train, "data.source.labels_path=" + trainLabels,
         "eval.train.path=" + train, "eval.train.labels_path=" + trainLabels,
-        "eval.test.path=" + test, "eval.test.labels_path=" + testLabels,
-        "training.steps=" + steps, "training.log_every_steps=50"));
+        "eval.test.path=" + test, "eval.test.labels_path=" + testLabels, "training.log_every_steps=50"));
+    if (steps > 0) {
+      o.add("training.steps=" + steps);
+    }
     if (method.equals("beitv2")) {
       // the tokenizer stage reads its own data section
       o.add("beitv2.tokenizer.data.source.path=" + train);
@@ -167,7 +187,7 @@ public final class QualityBench {
     }
     o.addAll(extra);
     List<Ablation> abl = ablations.stream().map(a -> ablation(method, a)).toList();
-    Recipe r = recipe(graphs, method, steps, o, "");
+    Recipe r = recipe(graphs, method, variant, steps, o, "");
     Json.Obj teacherScores = null;
     Path teacher = null;
     if (r.hasSmr() && r.getSmr().getTarget() == org.mimtf.config.proto.SmrConfig.Target.TEACHER_FEATURES) {
@@ -189,7 +209,7 @@ public final class QualityBench {
     List<Trained> runs = new ArrayList<>();
     for (int seed = 0; seed < seeds; seed++) {
       runs.add(seeds == 1 ? pretrainAndScore(r, out)
-          : pretrainAndScore(recipe(graphs, method, steps, withSeed(o, seed), "-seed" + seed), out));
+          : pretrainAndScore(recipe(graphs, method, variant, steps, withSeed(o, seed), "-seed" + seed), out));
     }
     SeedScores defaults = scores(runs);
     Trained t = runs.get(0);
@@ -201,7 +221,8 @@ public final class QualityBench {
     Evaluator.Scores init = Evaluator.evaluate(r, rnd, true, true, out);
     double[] raw = rawPixels(train, trainLabels, test, testLabels, out);
     List<Object> curve = tokenAccuracyCurve(s.runDir());
-    Json.Obj j = Json.obj().put("bench", "quality").put("method", method).put("steps", s.step())
+    Json.Obj j = Json.obj().put("bench", "quality").put("method", method)
+        .put("recipe", graphs.resolve(method + "_fmnist_" + variant + ".pbtxt").toString()).put("steps", s.step())
         .put("train_images", pre.trainImages()).put("test_images", pre.testImages())
         .put("feature", r.getEval().getFeature().name())
         .put("knn_top1", defaults.knnMean()).put("linear_top1", defaults.linearMean())
@@ -226,7 +247,7 @@ public final class QualityBench {
       ao.addAll(a.overrides());
       List<Trained> aruns = new ArrayList<>();
       for (int seed = 0; seed < seeds; seed++) {
-        aruns.add(pretrainAndScore(recipe(graphs, method, steps, seeds == 1 ? ao : withSeed(ao, seed),
+        aruns.add(pretrainAndScore(recipe(graphs, method, variant, steps, seeds == 1 ? ao : withSeed(ao, seed),
             "-" + a.name() + (seeds == 1 ? "" : "-seed" + seed)), out));
       }
       SeedScores as = scores(aruns);
@@ -270,12 +291,13 @@ public final class QualityBench {
         runs.stream().map(x -> x.scores().linearTop1()).toList());
   }
 
-  private static Recipe recipe(Path graphs, String method, int steps, List<String> overrides, String suffix) {
-    String run = "runs/bench-quality-" + method + "-" + steps + suffix;
+  private static Recipe recipe(Path graphs, String method, String variant, int steps, List<String> overrides,
+      String suffix) {
+    String run = "runs/bench-quality-" + method + "-" + (steps > 0 ? steps : variant) + suffix;
     List<String> o = new ArrayList<>(overrides);
     o.add("training.run_dir=" + run);
     o.add("export.dir=" + run + "/export");
-    Recipe r = RecipeLoader.load(graphs.resolve(method + "_fmnist_small.pbtxt"), o);
+    Recipe r = RecipeLoader.load(graphs.resolve(method + "_fmnist_" + variant + ".pbtxt"), o);
     try {
       Files2.deleteRecursively(Path.of(r.getTraining().getRunDir()));
     } catch (IOException e) {

@@ -93,14 +93,20 @@ final class BenchCommand implements Runnable {
   }
 
   @Command(name = "quality", mixinStandardHelpOptions = true,
-      description = "Pre-train METHOD's small recipe on the full Fashion-MNIST (60k) for --steps, then k-NN and "
-          + "linear probes on the 10k test set vs random initialisation and raw pixels.")
+      description = "Pre-train METHOD's small recipe on the full Fashion-MNIST (60k) for --steps (or its reference "
+          + "recipe with --reference), then k-NN and linear probes on the 10k test set vs random initialisation and "
+          + "raw pixels.")
   static final class Quality implements Runnable {
     @Parameters(paramLabel = "METHOD", defaultValue = "ccvit", description = "Method (default ${DEFAULT-VALUE}).")
     String method;
 
-    @Option(names = "--steps", description = "Pre-training steps, default ${DEFAULT-VALUE}.")
-    int steps = 2000;
+    @Option(names = "--steps", description = "Pre-training steps (default 2000 for the small recipe, the recipe's "
+        + "own with --reference).")
+    Integer steps;
+
+    @Option(names = "--reference", description = "Run graphs/METHOD_fmnist_ref.pbtxt, the method's reference recipe "
+        + "(the small recipe refined for the full 60k within 45 minutes on 2 cores), instead of the small recipe.")
+    boolean reference;
 
     @Option(names = "--data", paramLabel = "DIR", description = "Fashion-MNIST folder, default ${DEFAULT-VALUE}.")
     Path data = Path.of("/usr/share/datasets/fashion-mnist");
@@ -128,7 +134,9 @@ final class BenchCommand implements Runnable {
         throw new UserException(data + " has no train-images-idx3-ubyte.gz: install Debian's dataset-fashion-mnist "
             + "(apt-get install dataset-fashion-mnist) or pass --data");
       }
-      System.out.println(org.mimtf.bench.QualityBench.run(method, Path.of("graphs"), data, steps, overrides,
+      int n = steps != null ? steps : reference ? 0 : 2000;
+      System.out.println(org.mimtf.bench.QualityBench.run(method, Path.of("graphs"),
+          reference ? org.mimtf.bench.QualityBench.REFERENCE : org.mimtf.bench.QualityBench.SMALL, data, n, overrides,
           ablations, seeds, System.out));
     }
   }

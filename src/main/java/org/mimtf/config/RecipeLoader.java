@@ -36,6 +36,23 @@ public final class RecipeLoader {
 
   /** Loads, overrides, resolves and validates {@code file}. */
   public static Recipe load(Path file, List<String> overrides) {
+    Recipe.Builder b = read(file, new ArrayList<>());
+    RecipeOverrides.apply(b, overrides);
+    Path base = file.toAbsolutePath().getParent();
+    Recipe resolved = RecipeResolver.resolve(resolvePaths(b.build(), base));
+    List<String> problems = RecipeValidator.validate(resolved);
+    if (!problems.isEmpty()) {
+      throw new RecipeException(file.toString(), problems);
+    }
+    return resolved;
+  }
+
+  /**
+   * Parses {@code file} and, when it names a {@code base_recipe}, refines that base with it
+   * ({@link RecipeRefinement}). The base's relative input paths are resolved against its own folder
+   * first, so a base and a refinement may live in different folders.
+   */
+  private static Recipe.Builder read(Path file, List<Path> chain) {
     String text;
     try {
       text = Files.readString(file, StandardCharsets.UTF_8);
@@ -45,14 +62,24 @@ public final class RecipeLoader {
       throw new RecipeException(file.toString(), "cannot read: " + e.getMessage());
     }
     Recipe.Builder b = parse(file.toString(), text);
-    RecipeOverrides.apply(b, overrides);
-    Path base = file.toAbsolutePath().getParent();
-    Recipe resolved = RecipeResolver.resolve(resolvePaths(b.build(), base));
-    List<String> problems = RecipeValidator.validate(resolved);
-    if (!problems.isEmpty()) {
-      throw new RecipeException(file.toString(), problems);
+    if (b.getBaseRecipe().isEmpty()) {
+      return b;
     }
-    return resolved;
+    Path self = file.toAbsolutePath().normalize();
+    Path basePath = self.getParent().resolve(b.getBaseRecipe()).normalize();
+    chain.add(self);
+    if (chain.contains(basePath)) {
+      throw new RecipeException(file + ": base_recipe", "\"" + b.getBaseRecipe() + "\" makes a cycle of base recipes ("
+          + String.join(" -> ", chain.stream().map(Path::toString).toList()) + " -> " + basePath + ")");
+    }
+    if (!Files.isRegularFile(basePath)) {
+      throw new RecipeException(file + ": base_recipe", "\"" + b.getBaseRecipe() + "\" resolves to " + basePath
+          + ", which is not a recipe file (expected a path relative to " + self.getParent() + ")");
+    }
+    Recipe base = resolvePaths(read(basePath, chain).build(), basePath.getParent());
+    Recipe.Builder merged = base.toBuilder();
+    RecipeRefinement.refine(merged, b.clearBaseRecipe().build());
+    return merged;
   }
 
   /** Parses recipe text; errors carry {@code source:line:column}. */
