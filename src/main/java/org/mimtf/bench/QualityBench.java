@@ -222,7 +222,7 @@ public final class QualityBench {
     double[] raw = rawPixels(train, trainLabels, test, testLabels, out);
     List<Object> curve = tokenAccuracyCurve(s.runDir());
     Json.Obj j = Json.obj().put("bench", "quality").put("method", method)
-        .put("recipe", graphs.resolve(method + "_fmnist_" + variant + ".pbtxt").toString()).put("steps", s.step())
+        .put("recipe", recipeFile(graphs, method, variant).toString()).put("steps", s.step())
         .put("train_images", pre.trainImages()).put("test_images", pre.testImages())
         .put("feature", r.getEval().getFeature().name())
         .put("knn_top1", defaults.knnMean()).put("linear_top1", defaults.linearMean())
@@ -291,13 +291,18 @@ public final class QualityBench {
         runs.stream().map(x -> x.scores().linearTop1()).toList());
   }
 
+  /** {@code graphs/METHOD_fmnist_VARIANT.pbtxt}: {@link #SMALL} or {@link #REFERENCE}. */
+  private static Path recipeFile(Path graphs, String method, String variant) {
+    return graphs.resolve(method + "_fmnist_" + variant + ".pbtxt");
+  }
+
   private static Recipe recipe(Path graphs, String method, String variant, int steps, List<String> overrides,
       String suffix) {
     String run = "runs/bench-quality-" + method + "-" + (steps > 0 ? steps : variant) + suffix;
     List<String> o = new ArrayList<>(overrides);
     o.add("training.run_dir=" + run);
     o.add("export.dir=" + run + "/export");
-    Recipe r = RecipeLoader.load(graphs.resolve(method + "_fmnist_" + variant + ".pbtxt"), o);
+    Recipe r = RecipeLoader.load(recipeFile(graphs, method, variant), o);
     try {
       Files2.deleteRecursively(Path.of(r.getTraining().getRunDir()));
     } catch (IOException e) {
