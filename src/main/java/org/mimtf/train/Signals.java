@@ -9,9 +9,16 @@ import sun.misc.SignalHandler;
  * Turns SIGINT and SIGTERM into a stop request for the training loop, so that an interrupted run
  * writes a checkpoint and exits cleanly instead of dying mid-step. A second signal while the first is
  * being handled exits at once (the previous handler runs).
+ *
+ * <p>A process started with a signal ignored (a script's background job inherits an ignored SIGINT;
+ * {@code nohup} ignores SIGHUP) keeps it ignored: the JVM honours that and installs no handler, so the
+ * run says so once at start and names the signal that still stops it, rather than leaving the user to
+ * find out when Ctrl-C or {@code kill -INT} does nothing.
  */
 final class Signals {
   private Signals() {}
+
+  private static boolean warned;
 
   /** Installed handlers; {@link #restore} puts the previous ones back. */
   interface Handle {
@@ -39,6 +46,11 @@ final class Signals {
               + " (send again to abort at once)");
           onSignal.run();
         });
+        if (prev[0] == SignalHandler.SIG_IGN) {
+          // the JVM did not install our handler (HotSpot leaves a signal ignored at start ignored)
+          warnIgnored(name);
+          continue;
+        }
         signals.add(sig);
         previous.add(prev[0]);
       } catch (IllegalArgumentException e) {
@@ -50,5 +62,20 @@ final class Signals {
         Signal.handle(signals.get(i), previous.get(i));
       }
     };
+  }
+
+  /** The line printed when {@code SIG<name>} cannot stop this run: it names the other signal and this pid. */
+  static String ignoredWarning(String name) {
+    String other = name.equals("INT") ? "TERM" : "INT";
+    return "mimtf: SIG" + name + " is ignored in this process (a background job of a script, or nohup), so it "
+        + "cannot stop this run; stop it with kill -" + other + " " + ProcessHandle.current().pid()
+        + " (it finishes the step, writes a checkpoint and exits)";
+  }
+
+  private static synchronized void warnIgnored(String name) {
+    if (!warned) {
+      warned = true;
+      System.err.println(ignoredWarning(name));
+    }
   }
 }

@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -33,9 +34,31 @@ class SignalTest {
     // launches). The TERM case still covers the handler there.
     assumeFalse(signal.equals("INT") && isIgnored(2),
         "SIGINT is ignored in this process (started in the background by a script), so in the child too");
+    String all = trainAndSignal(List.of(), signal);
+    if (!isIgnored(2)) {
+      assertTrue(!all.contains("is ignored in this process"), "no warning where SIGINT works: " + all);
+    }
+  }
+
+  @Test
+  void ignoredSigintIsReportedAtStartAndTermStillStopsTheRun() throws Exception {
+    // the launch of a script's background job: SIGINT ignored before exec, inherited by the JVM
+    String all = trainAndSignal(List.of("/bin/sh", "-c", "trap '' INT; exec \"$0\" \"$@\""), "TERM");
+    assertTrue(all.contains("mimtf: SIGINT is ignored in this process"), all);
+    assertTrue(all.contains("stop it with kill -TERM "), all);
+    assertEquals(1, all.split("is ignored in this process", -1).length - 1, "said once: " + all);
+  }
+
+  /**
+   * Starts a tiny CCViT pre-training ({@code prefix} before the java command), sends {@code SIG<signal>}
+   * at step 3 and checks the clean stop: exit 0, the interrupted JSON line, a checkpoint of step ≥ 3.
+   * Returns the run's output.
+   */
+  private String trainAndSignal(List<String> prefix, String signal) throws Exception {
     TinyRecipes.writeRandomCentroids(dir.resolve("tok"), 16, 16, 5);
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    List<String> cmd = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"),
+    List<String> cmd = new ArrayList<>(prefix);
+    cmd.addAll(List.of(java, "-cp", System.getProperty("java.class.path"),
         "org.mimtf.cli.Mimtf", "pretrain", "--recipe",
         TinyRecipes.repoRoot().resolve("graphs/ccvit_fmnist_small.pbtxt").toString(), "--no-export",
         "--set", "model.width=32", "--set", "model.depth=2", "--set", "model.num_heads=2",
@@ -68,6 +91,7 @@ class SignalTest {
     assertTrue(all.contains("\"interrupted\":true"), all);
     long step = Checkpoints.stepOf(new Checkpoints(dir.resolve("run/checkpoints"), 3).latest().orElseThrow());
     assertTrue(step >= 3, "checkpoint of the step the signal interrupted, got " + step);
+    return all;
   }
 
   /** Whether signal {@code number} is ignored in this process (Linux: the SigIgn mask in /proc/self/status). */
