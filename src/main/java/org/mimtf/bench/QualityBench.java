@@ -199,7 +199,7 @@ public final class QualityBench {
       // the small recipe's teacher is another small recipe's export; the probes say what the method distils
       if (!org.mimtf.stages.SmallRecipeTeacher.exists(teacher)) {
         out.println(method + " teacher " + teacher + " missing: making it from "
-            + org.mimtf.stages.SmallRecipeTeacher.recipeFor(graphs, teacher) + " (bundled subset)");
+            + org.mimtf.stages.SmallRecipeTeacher.recipeFor(graphs, teacher) + " (with that recipe's own data and steps)");
         org.mimtf.stages.SmallRecipeTeacher.make(graphs, teacher, r.getTraining().getRunDir() + "-teacher-run", out);
       }
       Evaluator.Scores ts = Evaluator.evaluate(r, teacher, true, true, out);
