@@ -28,6 +28,7 @@ final class Signals {
   static Handle install(Runnable onSignal) {
     List<Signal> signals = new ArrayList<>();
     List<SignalHandler> previous = new ArrayList<>();
+    List<String> ignored = new ArrayList<>();
     for (String name : new String[] {"INT", "TERM"}) {
       try {
         Signal sig = new Signal(name);
@@ -48,7 +49,7 @@ final class Signals {
         });
         if (prev[0] == SignalHandler.SIG_IGN) {
           // the JVM did not install our handler (HotSpot leaves a signal ignored at start ignored)
-          warnIgnored(name);
+          ignored.add(name);
           continue;
         }
         signals.add(sig);
@@ -57,6 +58,9 @@ final class Signals {
         // signal not available on this platform: nothing to install
       }
     }
+    if (!ignored.isEmpty()) {
+      warnIgnored(ignored);
+    }
     return () -> {
       for (int i = 0; i < signals.size(); i++) {
         Signal.handle(signals.get(i), previous.get(i));
@@ -64,18 +68,27 @@ final class Signals {
     };
   }
 
-  /** The line printed when {@code SIG<name>} cannot stop this run: it names the other signal and this pid. */
-  static String ignoredWarning(String name) {
-    String other = name.equals("INT") ? "TERM" : "INT";
-    return "mimtf: SIG" + name + " is ignored in this process (a background job of a script, or nohup), so it "
-        + "cannot stop this run; stop it with kill -" + other + " " + ProcessHandle.current().pid()
+  /**
+   * The line printed when the signals {@code ignored} ({@code "INT"}, {@code "TERM"}) cannot stop this
+   * run: it names the one that still can, with this pid, or says that none can.
+   */
+  static String ignoredWarning(List<String> ignored) {
+    String names = String.join(" and ", ignored.stream().map(n -> "SIG" + n).toList());
+    String why = "mimtf: " + names + (ignored.size() > 1 ? " are" : " is") + " ignored in this process (a background "
+        + "job of a script, or nohup), so " + (ignored.size() > 1 ? "they" : "it") + " cannot stop this run; ";
+    if (ignored.contains("INT") && ignored.contains("TERM")) {
+      return why + "kill -KILL " + ProcessHandle.current().pid() + " stops it, losing the steps since the last "
+          + "checkpoint";
+    }
+    String other = ignored.contains("INT") ? "TERM" : "INT";
+    return why + "stop it with kill -" + other + " " + ProcessHandle.current().pid()
         + " (it finishes the step, writes a checkpoint and exits)";
   }
 
-  private static synchronized void warnIgnored(String name) {
+  private static synchronized void warnIgnored(List<String> ignored) {
     if (!warned) {
       warned = true;
-      System.err.println(ignoredWarning(name));
+      System.err.println(ignoredWarning(ignored));
     }
   }
 }

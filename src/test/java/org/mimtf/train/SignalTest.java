@@ -49,6 +49,17 @@ class SignalTest {
     assertEquals(1, all.split("is ignored in this process", -1).length - 1, "said once: " + all);
   }
 
+  @Test
+  void theWarningNamesTheSignalThatStillStopsTheRun() {
+    long pid = ProcessHandle.current().pid();
+    assertTrue(Signals.ignoredWarning(List.of("INT")).contains("SIGINT is ignored in this process"));
+    assertTrue(Signals.ignoredWarning(List.of("INT")).contains("stop it with kill -TERM " + pid + " "));
+    assertTrue(Signals.ignoredWarning(List.of("TERM")).contains("stop it with kill -INT " + pid + " "));
+    String both = Signals.ignoredWarning(List.of("INT", "TERM"));
+    assertTrue(both.startsWith("mimtf: SIGINT and SIGTERM are ignored"), both);
+    assertTrue(both.contains("kill -KILL " + pid + " stops it, losing the steps since the last checkpoint"), both);
+  }
+
   /**
    * Starts a tiny CCViT pre-training ({@code prefix} before the java command), sends {@code SIG<signal>}
    * at step 3 and checks the clean stop: exit 0, the interrupted JSON line, a checkpoint of step ≥ 3.
