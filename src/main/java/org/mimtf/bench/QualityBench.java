@@ -250,13 +250,18 @@ public final class QualityBench {
       List<String> ao = new ArrayList<>(o);
       ao.addAll(a.overrides());
       List<Trained> aruns = new ArrayList<>();
+      String feature = null;
       for (int seed = 0; seed < seeds; seed++) {
-        aruns.add(pretrainAndScore(recipe(graphs, method, variant, steps, seeds == 1 ? ao : withSeed(ao, seed),
-            "-" + a.name() + (seeds == 1 ? "" : "-seed" + seed)), out));
+        Recipe ar = recipe(graphs, method, variant, steps, seeds == 1 ? ao : withSeed(ao, seed),
+            "-" + a.name() + (seeds == 1 ? "" : "-seed" + seed));
+        feature = ar.getEval().getFeature().name();
+        aruns.add(pretrainAndScore(ar, out));
       }
       SeedScores as = scores(aruns);
       Trained at = aruns.get(0);
+      // an ablation may probe another feature than the default (BEiT v2 without its head: AVG_POOL)
       Json.Obj aj = Json.obj().put("name", a.name()).put("overrides", a.overrides()).put("paper", a.paper())
+          .put("feature", feature)
           .put("knn_top1", as.knnMean()).put("linear_top1", as.linearMean())
           .put("knn_minus_default", as.knnMean() - defaults.knnMean())
           .put("linear_minus_default", as.linearMean() - defaults.linearMean())
