@@ -10,10 +10,10 @@ import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.mimtf.bench.QualityBench.Ablation;
+import org.mimtf.bench.QualityBench.SeedScores;
 import org.mimtf.config.RecipeLoader;
 import org.mimtf.config.proto.EvalConfig;
 import org.mimtf.config.proto.Recipe;
-import org.mimtf.bench.QualityBench.SeedScores;
 import org.mimtf.util.UserException;
 
 /** {@code bench quality --seeds N}: means, spreads and the "sign shown beyond the spread" rule. */
