@@ -78,6 +78,7 @@ final class EvalCommand implements Runnable {
           Evaluator.load(features, "test"), !probe.equals("linear"), !probe.equals("knn"), System.out);
       System.out.println(Json.obj().put("features", features.toString()).put("knn_top1", s.knnTop1())
           .put("linear_top1", s.linearTop1()).put("linear_solver", r.getEval().getLinearSolver().name())
+          .put("linear_weight_decay", s.linearWeightDecay())
           .put("train_images", s.trainImages()).put("test_images", s.testImages()).put("feature_dim", s.dim())
           .put("seconds", s.seconds()));
       return;
@@ -111,6 +112,7 @@ final class EvalCommand implements Runnable {
       Evaluator.Scores s = Evaluator.evaluate(r, model, !probe.equals("linear"), !probe.equals("knn"), dumpFeatures,
           System.out);
       Json.Obj out = Json.obj().put("model", label).put("knn_top1", s.knnTop1()).put("linear_top1", s.linearTop1())
+          .put("linear_weight_decay", s.linearWeightDecay())
           .put("train_images", s.trainImages()).put("test_images", s.testImages()).put("feature_dim", s.dim())
           .put("seconds", s.seconds());
       Path runDir = source.runDir != null ? source.runDir : Path.of(r.getTraining().getRunDir());

@@ -52,6 +52,17 @@ public final class RecipeValidator {
     require(r.getEval().getKnnK() > 0, "eval.knn_k (%s) must be > 0", r.getEval().getKnnK());
     require(r.getEval().getKnnTemperature() > 0, "eval.knn_temperature (%s) must be > 0",
         r.getEval().getKnnTemperature());
+    float vf = r.getEval().getLinearValidationFraction();
+    require(vf > 0 && vf < 1, "eval.linear_validation_fraction (%s) must be in (0, 1): the share of eval.train "
+        + "held out to choose the probe's weight decay", vf);
+    for (int i = 0; i < r.getEval().getLinearWeightDecayGridCount(); i++) {
+      float l = r.getEval().getLinearWeightDecayGrid(i);
+      require(l >= 0 && Float.isFinite(l), "eval.linear_weight_decay_grid[%s] (%s) must be a finite value >= 0", i, l);
+    }
+    require(!r.getEval().getLinearSelectWeightDecay()
+        || r.getEval().getLinearSolver() == org.mimtf.config.proto.EvalConfig.LinearSolver.LBFGS,
+        "eval.linear_select_weight_decay needs eval.linear_solver LBFGS (the search solves each λ to its "
+        + "minimiser; a fixed Adam budget would choose among unconverged fits)");
     require(r.getExport().getVersion() > 0, "export.version (%s) must be a positive integer",
         r.getExport().getVersion());
     if (r.getMethodCase() == Recipe.MethodCase.METHOD_NOT_SET) {

@@ -1,5 +1,6 @@
 package org.mimtf.eval;
 
+import com.google.common.collect.ImmutableList;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import org.mimtf.config.proto.EvalConfig;
@@ -14,10 +15,15 @@ import org.mimtf.util.UserException;
  * section names the data and the feature).
  */
 public final class Evaluator {
-  /** Accuracies, in [0, 1]. */
-  public record Scores(double knnTop1, double linearTop1, int trainImages, int testImages, int dim, double seconds) {
+  /**
+   * Accuracies, in [0, 1]; {@code linearWeightDecay} is the probe's λ (the chosen one when {@code
+   * eval.linear_select_weight_decay} is on).
+   */
+  public record Scores(double knnTop1, double linearTop1, int trainImages, int testImages, int dim, double seconds,
+      double linearWeightDecay) {
     public Json.Obj json(String prefix) {
-      return Json.obj().put(prefix + "knn_top1", knnTop1).put(prefix + "linear_top1", linearTop1);
+      return Json.obj().put(prefix + "knn_top1", knnTop1).put(prefix + "linear_top1", linearTop1)
+          .put(prefix + "linear_weight_decay", linearWeightDecay);
     }
   }
 
@@ -57,7 +63,8 @@ public final class Evaluator {
     out.printf("features (%s): %d train, %d test images, dim %d (%.1f s)%n", e.getFeature(), train.n(), test.n(),
         train.d(), (System.nanoTime() - t0) / 1e9);
     Scores s = probe(e, train, test, knn, linear, out);
-    return new Scores(s.knnTop1(), s.linearTop1(), train.n(), test.n(), train.d(), (System.nanoTime() - t0) / 1e9);
+    return new Scores(s.knnTop1(), s.linearTop1(), train.n(), test.n(), train.d(), (System.nanoTime() - t0) / 1e9,
+        s.linearWeightDecay());
   }
 
   /**
@@ -71,6 +78,7 @@ public final class Evaluator {
     int classes = Math.max(max(train.labels()), max(test.labels())) + 1;
     double knnTop1 = Double.NaN;
     double linTop1 = Double.NaN;
+    float chosenDecay = e.getLinearWeightDecay();
     if (knn) {
       Knn.Result k = Knn.classify(train.values(), train.labels(), test.values(), test.labels(), train.d(), classes,
           e.getKnnK(), e.getKnnTemperature());
@@ -78,7 +86,23 @@ public final class Evaluator {
       out.printf("k-NN (k=%d, T=%.2f): top-1 %.2f%%%n", e.getKnnK(), e.getKnnTemperature(), 100 * knnTop1);
     }
     if (linear) {
-      if (e.getLinearSolver() == EvalConfig.LinearSolver.LBFGS) {
+      if (e.getLinearSolver() == EvalConfig.LinearSolver.LBFGS && e.getLinearSelectWeightDecay()) {
+        long t1 = System.nanoTime();
+        ImmutableList<Float> grid = e.getLinearWeightDecayGridCount() == 0 ? ProbeRegularization.DEFAULT_GRID
+            : ImmutableList.copyOf(e.getLinearWeightDecayGridList());
+        ProbeRegularization.Selection sel = ProbeRegularization.select(train.values(), train.labels(),
+            test.values(), test.labels(), train.d(), classes, grid, e.getLinearValidationFraction(), 0,
+            e.getLinearMaxIterations());
+        linTop1 = sel.result().testTop1();
+        chosenDecay = sel.weightDecay();
+        StringBuilder curve = new StringBuilder();
+        for (int k = 0; k < grid.size(); k++) {
+          curve.append(String.format(" %.0e:%.2f", grid.get(k), 100 * sel.validationTop1()[k]));
+        }
+        out.printf("linear probe (L-BFGS, λ %.0e chosen on %d held-out train rows, %.1f s): top-1 %.2f%% (train "
+            + "%.2f%%); validation top-1 per λ:%s%n", chosenDecay, sel.validationRows(), (System.nanoTime() - t1) / 1e9,
+            100 * linTop1, 100 * sel.result().trainTop1(), curve);
+      } else if (e.getLinearSolver() == EvalConfig.LinearSolver.LBFGS) {
         long t1 = System.nanoTime();
         LinearProbe.Result lp = LbfgsProbe.fit(train.values(), train.labels(), test.values(), test.labels(),
             train.d(), classes, new LbfgsProbe.Options(e.getLinearWeightDecay(), e.getLinearMaxIterations(),
@@ -98,7 +122,8 @@ public final class Evaluator {
             100 * lp.trainTop1());
       }
     }
-    return new Scores(knnTop1, linTop1, train.n(), test.n(), train.d(), (System.nanoTime() - t0) / 1e9);
+    return new Scores(knnTop1, linTop1, train.n(), test.n(), train.d(), (System.nanoTime() - t0) / 1e9,
+        chosenDecay);
   }
 
   /** Features written by {@code --dump-features}: {@code split} is "train" or "test". */

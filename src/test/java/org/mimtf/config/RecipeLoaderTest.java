@@ -150,6 +150,21 @@ class RecipeLoaderTest {
   }
 
   @Test
+  void linearProbeSearchSettingsAreChecked() throws IOException {
+    RecipeException e = loadFails(SMALL, "eval.linear_validation_fraction=1.0",
+        "eval.linear_weight_decay_grid=[1e-4, -1]", "eval.linear_select_weight_decay=true",
+        "eval.linear_solver=ADAM");
+    assertTrue(e.getMessage().contains("eval.linear_validation_fraction (1.0) must be in (0, 1)"), e.getMessage());
+    assertTrue(e.getMessage().contains("eval.linear_weight_decay_grid[1] (-1.0) must be a finite value >= 0"),
+        e.getMessage());
+    assertTrue(e.getMessage().contains("eval.linear_select_weight_decay needs eval.linear_solver LBFGS"),
+        e.getMessage());
+    assertEquals(List.of(1e-3f, 1e-1f), RecipeLoader.load(write("r.pbtxt", SMALL),
+        List.of("eval.linear_select_weight_decay=true", "eval.linear_weight_decay_grid=[1e-3, 0.1]"))
+        .getEval().getLinearWeightDecayGridList());
+  }
+
+  @Test
   void missingDataPathIsRejected() throws IOException {
     RecipeException e = loadFails(SMALL.replace("path: \"train.gz\"", ""));
     assertTrue(e.getMessage().contains("data.source.path is missing"), e.getMessage());
