@@ -13,29 +13,56 @@ import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
 
 /**
- * LayerNorm over the rows of a 2-D operand as one oneDNN kernel ({@code _MklLayerNorm}, which TF's
- * grappler otherwise only substitutes in inference graphs), with a closed-form gradient registered
- * for it: with x̂ = (x − μ)·r, r = 1/√(σ² + ε) and g = dy·γ,
- * {@code dx = r·(g − mean(g) − x̂·mean(g·x̂))}, {@code dγ = Σ dy·x̂}, {@code dβ = Σ dy}.
+ * LayerNorm over the rows of a 2-D operand as one kernel with a closed-form gradient: with
+ * x̂ = (x − μ)·r, r = 1/√(σ² + ε) and g = dy·γ, {@code dx = r·(g − mean(g) − x̂·mean(g·x̂))},
+ * {@code dγ = Σ dy·x̂}, {@code dβ = Σ dy}.
  *
  * <p>Why: written as ops, LayerNorm is nine element-wise kernels forward and about twenty backward
- * (the step profile's "LayerNorm, residuals" share); the fused forward is one pass and the
- * closed-form backward about ten. The values are those of {@link LayerNorm#normalize} up to fp32
- * reassociation (FusedLayerNormTest). The op exists only in oneDNN CPU builds and is an internal
- * type, so it is used in training graphs on CPU only ({@link Compute#withFusedLayerNorm}); exported
- * SavedModels keep the portable composite.
+ * (the step profile's "LayerNorm, residuals" share). Two kernels do it, chosen by {@link #kernel()}:
+ * <ul>
+ *   <li>{@link Kernel#NATIVE}: mimtf's own {@code MimtfLayerNorm} ({@link NativeOps}), which returns
+ *       μ and r beside y, and {@code MimtfLayerNormGrad}, which reuses them: one pass forward, one
+ *       backward.
+ *   <li>{@link Kernel#ONEDNN}: oneDNN's {@code _MklLayerNorm} (which grappler otherwise substitutes
+ *       only in inference graphs); it returns only y, so its gradient, written as ops, recomputes μ
+ *       and r (this is why it did not beat the composite: README, Levers tried).
+ * </ul>
+ * The values are those of {@link LayerNorm#normalize} up to fp32 reassociation (FusedLayerNormTest).
+ * Both ops are CPU-only and not portable TF ops, so they are used in CPU training graphs only
+ * ({@link Compute#withFusedLayerNorm}); exported SavedModels keep the composite.
  */
 public final class FusedLayerNorm {
+  /** oneDNN's op type. */
   static final String OP = "_MklLayerNorm";
+  /** mimtf's op types (src/main/c/mimtf_ops.c). */
+  static final String NATIVE_OP = "MimtfLayerNorm";
+  static final String NATIVE_GRAD_OP = "MimtfLayerNormGrad";
   private static final AtomicBoolean REGISTERED = new AtomicBoolean();
+  private static final AtomicBoolean NATIVE_REGISTERED = new AtomicBoolean();
+
+  /** Which fused kernel. */
+  public enum Kernel {
+    NATIVE,
+    ONEDNN
+  }
 
   private FusedLayerNorm() {}
 
+  /** Whether a fused kernel exists here: mimtf's native library, else oneDNN's op. */
+  public static boolean available() {
+    return NativeOps.available() || oneDnnAvailable();
+  }
+
+  /** The kernel {@link #apply} uses: {@link Kernel#NATIVE} where the library loaded. */
+  public static Kernel kernel() {
+    return NativeOps.available() ? Kernel.NATIVE : Kernel.ONEDNN;
+  }
+
   /**
-   * Whether this TensorFlow build has the op (oneDNN CPU builds) and oneDNN is not switched off
+   * Whether this TensorFlow build has oneDNN's op (oneDNN CPU builds) and oneDNN is not switched off
    * ({@code TF_ENABLE_ONEDNN_OPTS=0} leaves the op registered but not its kernel).
    */
-  public static boolean available() {
+  static boolean oneDnnAvailable() {
     if ("0".equals(System.getenv("TF_ENABLE_ONEDNN_OPTS"))) {
       return false;
     }
@@ -46,16 +73,44 @@ public final class FusedLayerNorm {
       () -> TensorFlow.registeredOpList().getOpList().stream().anyMatch(o -> o.getName().equals(OP)));
 
   /** {@code (x − μ)/√(σ² + ε)·γ + β} over the last axis of 2-D {@code x} [N, D]. */
-  @SuppressWarnings("unchecked")
   public static Operand<TFloat32> apply(Ops tf, Operand<TFloat32> x, Operand<TFloat32> gamma, Operand<TFloat32> beta,
       float eps) {
+    return apply(tf, x, gamma, beta, eps, kernel());
+  }
+
+  /** {@link #apply} with the kernel named (tests compare both). */
+  static Operand<TFloat32> apply(Ops tf, Operand<TFloat32> x, Operand<TFloat32> gamma, Operand<TFloat32> beta,
+      float eps, Kernel kernel) {
     if (x.shape().numDimensions() != 2) {
       throw new IllegalArgumentException("fused LayerNorm takes [rows, width], got " + x.shape());
     }
-    registerGradient();
-    GraphOperation op = (GraphOperation) tf.scope().opBuilder(OP, "LayerNorm").addInput(x.asOutput())
-        .addInput(gamma.asOutput()).addInput(beta.asOutput()).setAttr("epsilon", eps).build();
+    if (kernel == Kernel.NATIVE) {
+      if (!NativeOps.available()) {
+        throw new IllegalStateException("mimtf's native kernels are not available: " + NativeOps.unavailableReason());
+      }
+      registerNativeGradient();
+    } else {
+      registerGradient();
+    }
+    GraphOperation op = (GraphOperation) tf.scope().opBuilder(kernel == Kernel.NATIVE ? NATIVE_OP : OP, "LayerNorm")
+        .addInput(x.asOutput()).addInput(gamma.asOutput()).addInput(beta.asOutput()).setAttr("epsilon", eps).build();
     return op.<TFloat32>output(0);
+  }
+
+  /** MimtfLayerNorm's gradient: MimtfLayerNormGrad on the saved μ and r (outputs 1 and 2 feed nothing else). */
+  static void registerNativeGradient() {
+    if (NATIVE_REGISTERED.getAndSet(true)) {
+      return;
+    }
+    boolean ours = TensorFlow.registerCustomGradient(NATIVE_OP, (tf, op, dys) -> {
+      GraphOperation grad = (GraphOperation) tf.scope().opBuilder(NATIVE_GRAD_OP, "LayerNormGrad")
+          .addInput(dys.get(0).asOutput()).addInput(op.input(0)).addInput(op.input(1)).addInput(op.output(1))
+          .addInput(op.output(2)).build();
+      return List.<Operand<?>>of(grad.output(0), grad.output(1), grad.output(2));
+    });
+    if (!ours) {
+      throw new IllegalStateException(NATIVE_OP + " already has a gradient; the one registered here was not installed");
+    }
   }
 
   /** Registers the closed-form gradient once per process (before any {@code tf.gradients}). */

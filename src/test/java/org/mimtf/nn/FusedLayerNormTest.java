@@ -18,9 +18,9 @@ import org.tensorflow.op.Ops;
 import org.tensorflow.types.TFloat32;
 
 /**
- * The fused LayerNorm (one oneDNN kernel, closed-form gradient) against the composite ops: values and
- * all three gradients agree to fp32 reassociation, and the closed form also matches central
- * differences.
+ * The fused LayerNorms (mimtf's native kernel pair and oneDNN's kernel with a closed-form gradient)
+ * against the composite ops: values and all three gradients agree to fp32 reassociation, and each
+ * fused gradient also matches central differences of its own forward.
  */
 class FusedLayerNormTest {
   private static final int N = 5;
@@ -36,9 +36,10 @@ class FusedLayerNormTest {
     return a;
   }
 
-  /** y, dy/dx, dy/dγ, dy/dβ of loss = Σ w ⊙ LN(x) for the fused or the composite form. */
+  /** y, dy/dx, dy/dγ, dy/dβ of loss = Σ w ⊙ LN(x) for a fused kernel, or the composite (null). */
   @SuppressWarnings("unchecked")
-  private static List<float[]> forwardAndGrads(boolean fused, float[] x, float[] gamma, float[] beta, float[] w) {
+  private static List<float[]> forwardAndGrads(FusedLayerNorm.Kernel kernel, float[] x, float[] gamma, float[] beta,
+      float[] w) {
     try (Graph g = new Graph()) {
       Ops tf = Ops.create(g);
       // variables' reads stand in for the parameters, as in the model
@@ -48,10 +49,10 @@ class FusedLayerNormTest {
       Operand<TFloat32> xr = tf.identity(xv);
       Operand<TFloat32> gr = tf.identity(gv);
       Operand<TFloat32> br = tf.identity(bv);
-      Compute c = Compute.fp32().withFusedLayerNorm(fused);
-      assertEquals(fused, c.fusedLayerNorm());
-      Operand<TFloat32> y = c.layerNorm(tf, xr, gr, br, LN_EPS);
-      assertEquals(fused, hasOp(g, FusedLayerNorm.OP), "fused kernel in the graph");
+      Operand<TFloat32> y = kernel == null ? Compute.fp32().layerNorm(tf, xr, gr, br, LN_EPS)
+          : FusedLayerNorm.apply(tf, xr, gr, br, LN_EPS, kernel);
+      assertEquals(kernel == FusedLayerNorm.Kernel.ONEDNN, hasOp(g, FusedLayerNorm.OP), "oneDNN kernel in the graph");
+      assertEquals(kernel == FusedLayerNorm.Kernel.NATIVE, hasOp(g, FusedLayerNorm.NATIVE_OP), "native kernel");
       Operand<TFloat32> loss = tf.reduceSum(tf.math.mul(y, tf.reshape(tf.constant(w), tf.constant(new int[] {N, D}))),
           tf.constant(new int[] {0, 1}));
       var grads = tf.gradients(loss, List.of(xr, gr, br));
@@ -78,15 +79,13 @@ class FusedLayerNormTest {
     return false;
   }
 
-  @Test
-  void matchesTheCompositeOpsInValueAndGradient() {
-    assumeTrue(FusedLayerNorm.available(), "this TensorFlow build has no oneDNN LayerNorm kernel");
+  private static void matchesTheCompositeOps(FusedLayerNorm.Kernel kernel) {
     float[] x = randn(N * D, 1, 2f, 0.7f);
     float[] gamma = randn(D, 2, 0.5f, 1f);
     float[] beta = randn(D, 3, 0.3f, 0f);
     float[] w = randn(N * D, 4, 1f, 0f);
-    List<float[]> fused = forwardAndGrads(true, x, gamma, beta, w);
-    List<float[]> ops = forwardAndGrads(false, x, gamma, beta, w);
+    List<float[]> fused = forwardAndGrads(kernel, x, gamma, beta, w);
+    List<float[]> ops = forwardAndGrads(null, x, gamma, beta, w);
     String[] what = {"y", "dx", "dgamma", "dbeta"};
     for (int k = 0; k < 4; k++) {
       assertEquals(ops.get(k).length, fused.get(k).length, what[k]);
@@ -94,17 +93,56 @@ class FusedLayerNormTest {
         assertEquals(ops.get(k)[i], fused.get(k)[i], 2e-5 * Math.max(1, Math.abs(ops.get(k)[i])), what[k] + "[" + i + "]");
       }
     }
-    // and dx against central differences of the fused forward itself
+    // and dx, dγ against central differences of the fused forward itself
     float h = 2e-3f;
     for (int i = 0; i < N * D; i += 3) {
       float[] plus = x.clone();
       float[] minus = x.clone();
       plus[i] += h;
       minus[i] -= h;
-      double lp = forwardAndGrads(true, plus, gamma, beta, w).get(4)[0];
-      double lm = forwardAndGrads(true, minus, gamma, beta, w).get(4)[0];
+      double lp = forwardAndGrads(kernel, plus, gamma, beta, w).get(4)[0];
+      double lm = forwardAndGrads(kernel, minus, gamma, beta, w).get(4)[0];
       double numeric = (lp - lm) / (2.0 * h);
       assertEquals(numeric, fused.get(1)[i], 1e-2 * Math.max(1, Math.abs(numeric)), "dx[" + i + "] vs finite differences");
+    }
+    for (int j = 0; j < D; j++) {
+      float[] plus = gamma.clone();
+      float[] minus = gamma.clone();
+      plus[j] += h;
+      minus[j] -= h;
+      double numeric = (forwardAndGrads(kernel, x, plus, beta, w).get(4)[0]
+          - forwardAndGrads(kernel, x, minus, beta, w).get(4)[0]) / (2.0 * h);
+      assertEquals(numeric, fused.get(2)[j], 1e-2 * Math.max(1, Math.abs(numeric)), "dγ[" + j + "] vs finite differences");
+    }
+  }
+
+  @Test
+  void oneDnnKernelMatchesTheCompositeOpsInValueAndGradient() {
+    assumeTrue(FusedLayerNorm.oneDnnAvailable(), "this TensorFlow build has no oneDNN LayerNorm kernel");
+    matchesTheCompositeOps(FusedLayerNorm.Kernel.ONEDNN);
+  }
+
+  @Test
+  void nativeKernelMatchesTheCompositeOpsInValueAndGradient() {
+    assumeTrue(NativeOps.available(), "mimtf's native kernels: " + NativeOps.unavailableReason());
+    matchesTheCompositeOps(FusedLayerNorm.Kernel.NATIVE);
+  }
+
+  @Test
+  void nativeKernelRefusesInputsThatAreNotRowsWithTheirWidth() {
+    assumeTrue(NativeOps.available(), "mimtf's native kernels: " + NativeOps.unavailableReason());
+    try (Graph g = new Graph(); Session s = new Session(g)) {
+      Ops tf = Ops.create(g);
+      // γ's width (3) is not x's (4): the kernel's own check, not a crash
+      var xp = tf.placeholder(TFloat32.class,
+          org.tensorflow.op.core.Placeholder.shape(org.tensorflow.ndarray.Shape.of(-1, 4)));
+      var y = FusedLayerNorm.apply(tf, xp, tf.constant(new float[3]), tf.constant(new float[3]), LN_EPS,
+          FusedLayerNorm.Kernel.NATIVE);
+      try (var x = TFloat32.tensorOf(org.tensorflow.ndarray.Shape.of(2, 4))) {
+        var e = org.junit.jupiter.api.Assertions.assertThrows(org.tensorflow.exceptions.TFInvalidArgumentException.class,
+            () -> s.runner().feed(xp, x).fetch(y).run().close());
+        assertTrue(e.getMessage().contains("x must be [rows, width] and gamma, beta [width]"), e.getMessage());
+      }
     }
   }
 
@@ -115,9 +153,10 @@ class FusedLayerNormTest {
       Ops tf = Ops.create(g);
       Compute c = Compute.fp32().withFusedLayerNorm(true);
       c.layerNorm(tf, tf.constant(new float[2][3][4]), tf.constant(new float[4]), tf.constant(new float[4]), LN_EPS);
-      assertFalse(hasOp(g, FusedLayerNorm.OP), "a [B, T, D] input keeps the composite ops");
+      String op = FusedLayerNorm.kernel() == FusedLayerNorm.Kernel.NATIVE ? FusedLayerNorm.NATIVE_OP : FusedLayerNorm.OP;
+      assertFalse(hasOp(g, op), "a [B, T, D] input keeps the composite ops");
       c.layerNorm(tf, tf.constant(new float[6][4]), tf.constant(new float[4]), tf.constant(new float[4]), LN_EPS);
-      assertTrue(hasOp(g, FusedLayerNorm.OP));
+      assertTrue(hasOp(g, op));
     }
   }
 

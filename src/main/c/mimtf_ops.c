@@ -1,0 +1,298 @@
+/*
+ * mimtf's fused training kernels, a TensorFlow custom-op library loaded by TensorFlow.loadLibrary.
+ *
+ * Why: TF 2.16 fuses LayerNorm only in inference graphs, and its fused op returns no statistics,
+ * so a closed-form backward must recompute them (README, Levers tried). These kernels keep the row
+ * mean and 1/std from the forward pass for the backward one: two passes over x forward, two over
+ * (dy, x) backward, instead of ~9 + ~20 element-wise kernels of the composite.
+ *
+ * Written against TensorFlow's stable C API for kernels and ops (tensorflow/c/kernels.h, ops.h,
+ * tf_tensor.h, tf_status.h). TF Java's native jar ships the library (libtensorflow_framework.so.2
+ * exports these symbols) but not the headers, so the few declarations used are written out below
+ * from that documented API.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+typedef struct TF_Status TF_Status;
+typedef struct TF_Tensor TF_Tensor;
+typedef struct TF_KernelBuilder TF_KernelBuilder;
+typedef struct TF_OpKernelConstruction TF_OpKernelConstruction;
+typedef struct TF_OpKernelContext TF_OpKernelContext;
+typedef struct TF_OpDefinitionBuilder TF_OpDefinitionBuilder;
+typedef struct TF_ShapeInferenceContext TF_ShapeInferenceContext;
+typedef struct TF_ShapeHandle TF_ShapeHandle;
+typedef int TF_DataType; /* enum TF_DataType: TF_FLOAT = 1 */
+typedef int TF_Code;     /* enum TF_Code: TF_OK = 0, TF_INVALID_ARGUMENT = 3 */
+enum { MIMTF_TF_FLOAT = 1, MIMTF_TF_OK = 0, MIMTF_TF_INVALID_ARGUMENT = 3 };
+
+extern TF_Status* TF_NewStatus(void);
+extern void TF_DeleteStatus(TF_Status*);
+extern TF_Code TF_GetCode(const TF_Status*);
+extern void TF_SetStatus(TF_Status*, TF_Code, const char*);
+extern void* TF_TensorData(const TF_Tensor*);
+extern int TF_NumDims(const TF_Tensor*);
+extern int64_t TF_Dim(const TF_Tensor*, int);
+extern void TF_DeleteTensor(TF_Tensor*);
+extern TF_KernelBuilder* TF_NewKernelBuilder(const char* op_name, const char* device_name,
+    void* (*create_func)(TF_OpKernelConstruction*), void (*compute_func)(void*, TF_OpKernelContext*),
+    void (*delete_func)(void*));
+extern void TF_RegisterKernelBuilder(const char* kernel_name, TF_KernelBuilder* builder, TF_Status* status);
+extern void TF_GetInput(TF_OpKernelContext* ctx, int i, TF_Tensor** tensor, TF_Status* status);
+extern TF_Tensor* TF_AllocateOutput(TF_OpKernelContext* context, int index, TF_DataType dtype, const int64_t* dims,
+    int num_dims, size_t len, TF_Status* status);
+extern void TF_OpKernelContext_Failure(TF_OpKernelContext* ctx, TF_Status* status);
+extern void TF_OpKernelConstruction_GetAttrFloat(TF_OpKernelConstruction* ctx, const char* attr_name, float* val,
+    TF_Status* status);
+extern void TF_OpKernelConstruction_Failure(TF_OpKernelConstruction* ctx, TF_Status* status);
+extern TF_OpDefinitionBuilder* TF_NewOpDefinitionBuilder(const char* op_name);
+extern void TF_RegisterOpDefinition(TF_OpDefinitionBuilder* builder, TF_Status* status);
+extern void TF_OpDefinitionBuilderAddInput(TF_OpDefinitionBuilder* builder, const char* input_spec);
+extern void TF_OpDefinitionBuilderAddOutput(TF_OpDefinitionBuilder* builder, const char* output_spec);
+extern void TF_OpDefinitionBuilderAddAttr(TF_OpDefinitionBuilder* builder, const char* attr_spec);
+extern void TF_OpDefinitionBuilderSetShapeInferenceFunction(TF_OpDefinitionBuilder* builder,
+    void (*shape_inference_func)(TF_ShapeInferenceContext* ctx, TF_Status* status));
+extern TF_ShapeHandle* TF_NewShapeHandle(void);
+extern void TF_DeleteShapeHandle(TF_ShapeHandle* handle);
+extern void TF_ShapeInferenceContextGetInput(TF_ShapeInferenceContext* ctx, int i, TF_ShapeHandle* handle,
+    TF_Status* status);
+extern void TF_ShapeInferenceContextSetOutput(TF_ShapeInferenceContext* ctx, int i, TF_ShapeHandle* handle,
+    TF_Status* status);
+extern void TF_ShapeInferenceContextSubshape(TF_ShapeInferenceContext* ctx, TF_ShapeHandle* shape_handle,
+    int64_t start, int64_t end, TF_ShapeHandle* result, TF_Status* status);
+
+/* ---- shape functions ---- */
+
+/* Outputs 0..same-1 take input k's shape (k = 0, 1, ... in order of `from`); the rest the rows, x.shape[:1]. */
+static void shape_same_then_rows(TF_ShapeInferenceContext* ctx, TF_Status* st, const int* from, int same,
+    int rowsInput, int rowsOutputs) {
+  TF_ShapeHandle* h = TF_NewShapeHandle();
+  for (int o = 0; o < same && TF_GetCode(st) == MIMTF_TF_OK; o++) {
+    TF_ShapeInferenceContextGetInput(ctx, from[o], h, st);
+    if (TF_GetCode(st) == MIMTF_TF_OK) TF_ShapeInferenceContextSetOutput(ctx, o, h, st);
+  }
+  if (rowsOutputs > 0 && TF_GetCode(st) == MIMTF_TF_OK) {
+    TF_ShapeHandle* rows = TF_NewShapeHandle();
+    TF_ShapeInferenceContextGetInput(ctx, rowsInput, h, st);
+    if (TF_GetCode(st) == MIMTF_TF_OK) TF_ShapeInferenceContextSubshape(ctx, h, 0, 1, rows, st);
+    for (int o = same; o < same + rowsOutputs && TF_GetCode(st) == MIMTF_TF_OK; o++) {
+      TF_ShapeInferenceContextSetOutput(ctx, o, rows, st);
+    }
+    TF_DeleteShapeHandle(rows);
+  }
+  TF_DeleteShapeHandle(h);
+}
+
+static void layer_norm_shape(TF_ShapeInferenceContext* ctx, TF_Status* st) {
+  static const int from[] = {0};
+  shape_same_then_rows(ctx, st, from, 1, 0, 2); /* y like x; mean, rstd [rows] */
+}
+
+static void layer_norm_grad_shape(TF_ShapeInferenceContext* ctx, TF_Status* st) {
+  static const int from[] = {1, 2, 2};
+  shape_same_then_rows(ctx, st, from, 3, 1, 0); /* dx like x; dgamma, dbeta like gamma */
+}
+
+/* ---- the arithmetic, compiled for AVX-512 and for AVX2 (chosen at load time by the CPU) ---- */
+
+#define MIMTF_CLONES __attribute__((target_clones("arch=x86-64-v4", "default")))
+
+/* y = (x − μ)·r·γ + β per row, r = 1/√(σ² + ε) with the biased variance (as LayerNorm's). */
+MIMTF_CLONES static void layer_norm_rows(const float* restrict x, const float* restrict g, const float* restrict b,
+    float* restrict y, float* restrict mean, float* restrict rstd, int64_t n, int64_t d, float eps) {
+  for (int64_t i = 0; i < n; i++) {
+    const float* xr = x + i * d;
+    float* yr = y + i * d;
+    float s = 0.f;
+    for (int64_t j = 0; j < d; j++) s += xr[j];
+    float mu = s / (float) d;
+    float v = 0.f;
+    for (int64_t j = 0; j < d; j++) {
+      float c = xr[j] - mu;
+      v += c * c;
+    }
+    float r = 1.f / sqrtf(v / (float) d + eps);
+    for (int64_t j = 0; j < d; j++) yr[j] = (xr[j] - mu) * r * g[j] + b[j];
+    mean[i] = mu;
+    rstd[i] = r;
+  }
+}
+
+/*
+ * With x̂ = (x − μ)·r and g = dy·γ: dx = r·(g − mean(g) − x̂·mean(g·x̂)) (means over the row),
+ * dγ = Σ_rows dy·x̂, dβ = Σ_rows dy.
+ */
+MIMTF_CLONES static void layer_norm_grad_rows(const float* restrict dy, const float* restrict x,
+    const float* restrict gamma, const float* restrict mean, const float* restrict rstd, float* restrict dx,
+    float* restrict dg, float* restrict db, int64_t n, int64_t d) {
+  memset(dg, 0, sizeof(float) * d);
+  memset(db, 0, sizeof(float) * d);
+  for (int64_t i = 0; i < n; i++) {
+    const float* dyr = dy + i * d;
+    const float* xr = x + i * d;
+    float* dxr = dx + i * d;
+    float mu = mean[i];
+    float r = rstd[i];
+    float sg = 0.f;
+    float sgx = 0.f;
+    for (int64_t j = 0; j < d; j++) {
+      float xh = (xr[j] - mu) * r;
+      float gj = dyr[j] * gamma[j];
+      sg += gj;
+      sgx += gj * xh;
+      dg[j] += dyr[j] * xh;
+      db[j] += dyr[j];
+    }
+    float mg = sg / (float) d;
+    float mgx = sgx / (float) d;
+    for (int64_t j = 0; j < d; j++) {
+      float xh = (xr[j] - mu) * r;
+      dxr[j] = r * (dyr[j] * gamma[j] - mg - xh * mgx);
+    }
+  }
+}
+
+/* ---- kernels ---- */
+
+typedef struct { float epsilon; } LayerNormAttrs;
+
+static void* layer_norm_create(TF_OpKernelConstruction* ctx) {
+  LayerNormAttrs* a = (LayerNormAttrs*) calloc(1, sizeof(LayerNormAttrs));
+  TF_Status* st = TF_NewStatus();
+  TF_OpKernelConstruction_GetAttrFloat(ctx, "epsilon", &a->epsilon, st);
+  if (TF_GetCode(st) != MIMTF_TF_OK) TF_OpKernelConstruction_Failure(ctx, st);
+  TF_DeleteStatus(st);
+  return a;
+}
+
+static void layer_norm_delete(void* p) { free(p); }
+
+/* Reads inputs 0..n-1; on failure reports it and returns 0. */
+static int get_inputs(TF_OpKernelContext* ctx, TF_Tensor** t, int n, TF_Status* st) {
+  for (int i = 0; i < n; i++) t[i] = NULL;
+  for (int i = 0; i < n; i++) {
+    TF_GetInput(ctx, i, &t[i], st);
+    if (TF_GetCode(st) != MIMTF_TF_OK) {
+      TF_OpKernelContext_Failure(ctx, st);
+      return 0;
+    }
+  }
+  return 1;
+}
+
+static void delete_all(TF_Tensor** t, int n) {
+  for (int i = 0; i < n; i++) if (t[i] != NULL) TF_DeleteTensor(t[i]);
+}
+
+static int check_2d(TF_OpKernelContext* ctx, TF_Tensor* x, TF_Tensor* gamma, TF_Status* st, int64_t* rows,
+    int64_t* width) {
+  if (TF_NumDims(x) != 2 || TF_NumDims(gamma) != 1 || TF_Dim(gamma, 0) != TF_Dim(x, 1)) {
+    TF_SetStatus(st, MIMTF_TF_INVALID_ARGUMENT, "MimtfLayerNorm: x must be [rows, width] and gamma, beta [width]");
+    TF_OpKernelContext_Failure(ctx, st);
+    return 0;
+  }
+  *rows = TF_Dim(x, 0);
+  *width = TF_Dim(x, 1);
+  return 1;
+}
+
+/* MimtfLayerNorm: y, and the row statistics μ and r for MimtfLayerNormGrad. */
+static void layer_norm_compute(void* attrs, TF_OpKernelContext* ctx) {
+  float eps = ((LayerNormAttrs*) attrs)->epsilon;
+  TF_Status* st = TF_NewStatus();
+  TF_Tensor* in[3];
+  TF_Tensor* out[3] = {NULL, NULL, NULL};
+  int64_t n, d;
+  if (get_inputs(ctx, in, 3, st) && check_2d(ctx, in[0], in[1], st, &n, &d)) {
+    int64_t dims[2] = {n, d};
+    out[0] = TF_AllocateOutput(ctx, 0, MIMTF_TF_FLOAT, dims, 2, sizeof(float) * n * d, st);
+    if (TF_GetCode(st) == MIMTF_TF_OK) out[1] = TF_AllocateOutput(ctx, 1, MIMTF_TF_FLOAT, dims, 1, sizeof(float) * n, st);
+    if (TF_GetCode(st) == MIMTF_TF_OK) out[2] = TF_AllocateOutput(ctx, 2, MIMTF_TF_FLOAT, dims, 1, sizeof(float) * n, st);
+    if (TF_GetCode(st) != MIMTF_TF_OK) {
+      TF_OpKernelContext_Failure(ctx, st);
+    } else {
+      const float* x = (const float*) TF_TensorData(in[0]);
+      const float* g = (const float*) TF_TensorData(in[1]);
+      const float* b = (const float*) TF_TensorData(in[2]);
+      float* y = (float*) TF_TensorData(out[0]);
+      float* mean = (float*) TF_TensorData(out[1]);
+      float* rstd = (float*) TF_TensorData(out[2]);
+      layer_norm_rows(x, g, b, y, mean, rstd, n, d, eps);
+    }
+  }
+  delete_all(out, 3);
+  delete_all(in, 3);
+  TF_DeleteStatus(st);
+}
+
+/* MimtfLayerNormGrad(dy, x, γ, μ, r) -> dx, dγ, dβ. */
+static void layer_norm_grad_compute(void* unused, TF_OpKernelContext* ctx) {
+  (void) unused;
+  TF_Status* st = TF_NewStatus();
+  TF_Tensor* in[5]; /* dy, x, gamma, mean, rstd */
+  TF_Tensor* out[3] = {NULL, NULL, NULL};
+  int64_t n, d;
+  if (get_inputs(ctx, in, 5, st) && check_2d(ctx, in[1], in[2], st, &n, &d)) {
+    int64_t dims[2] = {n, d};
+    int64_t wdims[1] = {d};
+    out[0] = TF_AllocateOutput(ctx, 0, MIMTF_TF_FLOAT, dims, 2, sizeof(float) * n * d, st);
+    if (TF_GetCode(st) == MIMTF_TF_OK) out[1] = TF_AllocateOutput(ctx, 1, MIMTF_TF_FLOAT, wdims, 1, sizeof(float) * d, st);
+    if (TF_GetCode(st) == MIMTF_TF_OK) out[2] = TF_AllocateOutput(ctx, 2, MIMTF_TF_FLOAT, wdims, 1, sizeof(float) * d, st);
+    if (TF_GetCode(st) != MIMTF_TF_OK) {
+      TF_OpKernelContext_Failure(ctx, st);
+    } else {
+      const float* dy = (const float*) TF_TensorData(in[0]);
+      const float* x = (const float*) TF_TensorData(in[1]);
+      const float* gamma = (const float*) TF_TensorData(in[2]);
+      const float* mean = (const float*) TF_TensorData(in[3]);
+      const float* rstd = (const float*) TF_TensorData(in[4]);
+      float* dx = (float*) TF_TensorData(out[0]);
+      float* dg = (float*) TF_TensorData(out[1]);
+      float* db = (float*) TF_TensorData(out[2]);
+      layer_norm_grad_rows(dy, x, gamma, mean, rstd, dx, dg, db, n, d);
+    }
+  }
+  delete_all(out, 3);
+  delete_all(in, 5);
+  TF_DeleteStatus(st);
+}
+
+/* ---- registration, when the library is loaded ---- */
+
+static void register_op(const char* name, const char** inputs, int nIn, const char** outputs, int nOut,
+    const char* attr, void (*shape)(TF_ShapeInferenceContext*, TF_Status*), TF_Status* st) {
+  TF_OpDefinitionBuilder* b = TF_NewOpDefinitionBuilder(name);
+  for (int i = 0; i < nIn; i++) TF_OpDefinitionBuilderAddInput(b, inputs[i]);
+  for (int i = 0; i < nOut; i++) TF_OpDefinitionBuilderAddOutput(b, outputs[i]);
+  if (attr != NULL) TF_OpDefinitionBuilderAddAttr(b, attr);
+  TF_OpDefinitionBuilderSetShapeInferenceFunction(b, shape);
+  TF_RegisterOpDefinition(b, st);
+}
+
+static void register_kernel(const char* name, void* (*create)(TF_OpKernelConstruction*),
+    void (*compute)(void*, TF_OpKernelContext*), void (*del)(void*), TF_Status* st) {
+  TF_KernelBuilder* k = TF_NewKernelBuilder(name, "CPU", create, compute, del);
+  TF_RegisterKernelBuilder(name, k, st);
+}
+
+static void* no_attrs_create(TF_OpKernelConstruction* ctx) { (void) ctx; return NULL; }
+static void no_attrs_delete(void* p) { (void) p; }
+
+__attribute__((constructor)) static void mimtf_ops_init(void) {
+  TF_Status* st = TF_NewStatus();
+  static const char* lnIn[] = {"x: float", "gamma: float", "beta: float"};
+  static const char* lnOut[] = {"y: float", "mean: float", "rstd: float"};
+  register_op("MimtfLayerNorm", lnIn, 3, lnOut, 3, "epsilon: float = 1e-6", layer_norm_shape, st);
+  if (TF_GetCode(st) == MIMTF_TF_OK) register_kernel("MimtfLayerNorm", layer_norm_create, layer_norm_compute,
+      layer_norm_delete, st);
+  static const char* gIn[] = {"dy: float", "x: float", "gamma: float", "mean: float", "rstd: float"};
+  static const char* gOut[] = {"dx: float", "dgamma: float", "dbeta: float"};
+  if (TF_GetCode(st) == MIMTF_TF_OK) register_op("MimtfLayerNormGrad", gIn, 5, gOut, 3, NULL,
+      layer_norm_grad_shape, st);
+  if (TF_GetCode(st) == MIMTF_TF_OK) register_kernel("MimtfLayerNormGrad", no_attrs_create,
+      layer_norm_grad_compute, no_attrs_delete, st);
+  TF_DeleteStatus(st);
+}
