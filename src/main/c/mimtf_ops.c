@@ -17,6 +17,17 @@
 #include <stdint.h>
 #include <string.h>
 
+/*
+ * glibc's vector erff/expf (libmvec, AVX2 and AVX-512 variants) are declared SIMD-callable only under
+ * __FAST_MATH__, i.e. with -ffinite-math-only, which would let the compiler assume no NaN or Inf:
+ * a NaN loss must still come out as NaN (the trainer stops on it). So the build keeps NaN semantics
+ * (-fno-finite-math-only) and declares the two vector variants here itself.
+ */
+#if defined(__x86_64__) && !defined(__FAST_MATH__)
+float erff(float) __attribute__((__simd__("notinbranch")));
+float expf(float) __attribute__((__simd__("notinbranch")));
+#endif
+
 typedef struct TF_Status TF_Status;
 typedef struct TF_Tensor TF_Tensor;
 typedef struct TF_KernelBuilder TF_KernelBuilder;
@@ -96,6 +107,16 @@ static void layer_norm_grad_shape(TF_ShapeInferenceContext* ctx, TF_Status* st) 
   shape_same_then_rows(ctx, st, from, 3, 1, 0); /* dx like x; dgamma, dbeta like gamma */
 }
 
+static void bias_gelu_shape(TF_ShapeInferenceContext* ctx, TF_Status* st) {
+  static const int from[] = {0};
+  shape_same_then_rows(ctx, st, from, 1, 0, 0); /* y like x */
+}
+
+static void bias_gelu_grad_shape(TF_ShapeInferenceContext* ctx, TF_Status* st) {
+  static const int from[] = {1, 2};
+  shape_same_then_rows(ctx, st, from, 2, 1, 0); /* dx like x, db like b */
+}
+
 /* ---- the arithmetic, compiled for AVX-512 and for AVX2 (chosen at load time by the CPU) ---- */
 
 #define MIMTF_CLONES __attribute__((target_clones("arch=x86-64-v4", "default")))
@@ -151,6 +172,38 @@ MIMTF_CLONES static void layer_norm_grad_rows(const float* restrict dy, const fl
     for (int64_t j = 0; j < d; j++) {
       float xh = (xr[j] - mu) * r;
       dxr[j] = r * (dyr[j] * gamma[j] - mg - xh * mgx);
+    }
+  }
+}
+
+/* GELU(z) = z·Φ(z), Φ(z) = ½(1 + erf(z/√2)) (exact, as PyTorch's nn.GELU), on z = x + b. */
+MIMTF_CLONES static void bias_gelu_rows(const float* restrict x, const float* restrict b, float* restrict y,
+    int64_t n, int64_t h) {
+  for (int64_t i = 0; i < n; i++) {
+    const float* xr = x + i * h;
+    float* yr = y + i * h;
+    for (int64_t j = 0; j < h; j++) {
+      float z = xr[j] + b[j];
+      yr[j] = z * (0.5f + 0.5f * erff(z * 0.70710678118654752f));
+    }
+  }
+}
+
+/* dz = dy·(Φ(z) + z·φ(z)), φ(z) = exp(−z²/2)/√(2π), z = x + b; dx = dz, db = Σ_rows dz. */
+MIMTF_CLONES static void bias_gelu_grad_rows(const float* restrict dy, const float* restrict x,
+    const float* restrict b, float* restrict dx, float* restrict db, int64_t n, int64_t h) {
+  memset(db, 0, sizeof(float) * h);
+  for (int64_t i = 0; i < n; i++) {
+    const float* dyr = dy + i * h;
+    const float* xr = x + i * h;
+    float* dxr = dx + i * h;
+    for (int64_t j = 0; j < h; j++) {
+      float z = xr[j] + b[j];
+      float cdf = 0.5f + 0.5f * erff(z * 0.70710678118654752f);
+      float pdf = 0.39894228040143268f * expf(-0.5f * z * z);
+      float dz = dyr[j] * (cdf + z * pdf);
+      dxr[j] = dz;
+      db[j] += dz;
     }
   }
 }
@@ -260,6 +313,64 @@ static void layer_norm_grad_compute(void* unused, TF_OpKernelContext* ctx) {
   TF_DeleteStatus(st);
 }
 
+static int check_rows_bias(TF_OpKernelContext* ctx, TF_Tensor* x, TF_Tensor* b, TF_Status* st, int64_t* rows,
+    int64_t* width) {
+  if (TF_NumDims(x) != 2 || TF_NumDims(b) != 1 || TF_Dim(b, 0) != TF_Dim(x, 1)) {
+    TF_SetStatus(st, MIMTF_TF_INVALID_ARGUMENT, "MimtfBiasGelu: x must be [rows, width] and bias [width]");
+    TF_OpKernelContext_Failure(ctx, st);
+    return 0;
+  }
+  *rows = TF_Dim(x, 0);
+  *width = TF_Dim(x, 1);
+  return 1;
+}
+
+/* MimtfBiasGelu(x, b) -> GELU(x + b). */
+static void bias_gelu_compute(void* unused, TF_OpKernelContext* ctx) {
+  (void) unused;
+  TF_Status* st = TF_NewStatus();
+  TF_Tensor* in[2];
+  TF_Tensor* out[1] = {NULL};
+  int64_t n, h;
+  if (get_inputs(ctx, in, 2, st) && check_rows_bias(ctx, in[0], in[1], st, &n, &h)) {
+    int64_t dims[2] = {n, h};
+    out[0] = TF_AllocateOutput(ctx, 0, MIMTF_TF_FLOAT, dims, 2, sizeof(float) * n * h, st);
+    if (TF_GetCode(st) != MIMTF_TF_OK) {
+      TF_OpKernelContext_Failure(ctx, st);
+    } else {
+      bias_gelu_rows((const float*) TF_TensorData(in[0]), (const float*) TF_TensorData(in[1]),
+          (float*) TF_TensorData(out[0]), n, h);
+    }
+  }
+  delete_all(out, 1);
+  delete_all(in, 2);
+  TF_DeleteStatus(st);
+}
+
+/* MimtfBiasGeluGrad(dy, x, b) -> dx, db. */
+static void bias_gelu_grad_compute(void* unused, TF_OpKernelContext* ctx) {
+  (void) unused;
+  TF_Status* st = TF_NewStatus();
+  TF_Tensor* in[3];
+  TF_Tensor* out[2] = {NULL, NULL};
+  int64_t n, h;
+  if (get_inputs(ctx, in, 3, st) && check_rows_bias(ctx, in[1], in[2], st, &n, &h)) {
+    int64_t dims[2] = {n, h};
+    int64_t bdims[1] = {h};
+    out[0] = TF_AllocateOutput(ctx, 0, MIMTF_TF_FLOAT, dims, 2, sizeof(float) * n * h, st);
+    if (TF_GetCode(st) == MIMTF_TF_OK) out[1] = TF_AllocateOutput(ctx, 1, MIMTF_TF_FLOAT, bdims, 1, sizeof(float) * h, st);
+    if (TF_GetCode(st) != MIMTF_TF_OK) {
+      TF_OpKernelContext_Failure(ctx, st);
+    } else {
+      bias_gelu_grad_rows((const float*) TF_TensorData(in[0]), (const float*) TF_TensorData(in[1]),
+          (const float*) TF_TensorData(in[2]), (float*) TF_TensorData(out[0]), (float*) TF_TensorData(out[1]), n, h);
+    }
+  }
+  delete_all(out, 2);
+  delete_all(in, 3);
+  TF_DeleteStatus(st);
+}
+
 /* ---- registration, when the library is loaded ---- */
 
 static void register_op(const char* name, const char** inputs, int nIn, const char** outputs, int nOut,
@@ -294,5 +405,16 @@ __attribute__((constructor)) static void mimtf_ops_init(void) {
       layer_norm_grad_shape, st);
   if (TF_GetCode(st) == MIMTF_TF_OK) register_kernel("MimtfLayerNormGrad", no_attrs_create,
       layer_norm_grad_compute, no_attrs_delete, st);
+  static const char* bgIn[] = {"x: float", "bias: float"};
+  static const char* bgOut[] = {"y: float"};
+  if (TF_GetCode(st) == MIMTF_TF_OK) register_op("MimtfBiasGelu", bgIn, 2, bgOut, 1, NULL, bias_gelu_shape, st);
+  if (TF_GetCode(st) == MIMTF_TF_OK) register_kernel("MimtfBiasGelu", no_attrs_create, bias_gelu_compute,
+      no_attrs_delete, st);
+  static const char* bggIn[] = {"dy: float", "x: float", "bias: float"};
+  static const char* bggOut[] = {"dx: float", "dbias: float"};
+  if (TF_GetCode(st) == MIMTF_TF_OK) register_op("MimtfBiasGeluGrad", bggIn, 3, bggOut, 2, NULL,
+      bias_gelu_grad_shape, st);
+  if (TF_GetCode(st) == MIMTF_TF_OK) register_kernel("MimtfBiasGeluGrad", no_attrs_create, bias_gelu_grad_compute,
+      no_attrs_delete, st);
   TF_DeleteStatus(st);
 }

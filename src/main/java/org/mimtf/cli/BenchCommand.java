@@ -61,9 +61,16 @@ final class BenchCommand implements Runnable {
         + "for this run, e.g. remapping=off or auto_mixed_precision_onednn_bfloat16=on.")
     String rewriter = "";
 
-    @Option(names = "--fused-layer-norm", description = "LayerNorm as one oneDNN kernel with a closed-form "
-        + "gradient (training.fused_layer_norm).")
+    @Option(names = "--fused-layer-norm", description = "LayerNorm as one kernel with a closed-form gradient "
+        + "(training.fused_layer_norm: mimtf's native kernels where built, else oneDNN's).")
     boolean fusedLayerNorm;
+
+    @Option(names = "--fused-bias-gelu", description = "The MLP's bias + GELU as one native kernel "
+        + "(training.fused_bias_gelu).")
+    boolean fusedBiasGelu;
+
+    @Option(names = "--fused", description = "Both: --fused-layer-norm and --fused-bias-gelu.")
+    boolean fused;
 
     @Option(names = "--profile", description = "Instead of timing: trace --steps steps (after --warmup) with TF's "
         + "step stats and print the time by model part (forward/backward) and by executed op type.")
@@ -72,7 +79,7 @@ final class BenchCommand implements Runnable {
     @Override
     public void run() {
       TrainingConfig t = TrainingConfig.newBuilder().setXla(xla).setIntraOpThreads(intra).setInterOpThreads(inter)
-          .setDevices(devices).setFusedLayerNorm(fusedLayerNorm).build();
+          .setDevices(devices).setFusedLayerNorm(fusedLayerNorm || fused).setFusedBiasGelu(fusedBiasGelu || fused).build();
       Compute.Precision p;
       try {
         p = Compute.Precision.valueOf(precision.toUpperCase());

@@ -25,14 +25,16 @@ public final class Compute {
 
   private final Precision precision;
   private final boolean fusedLayerNorm;
+  private final boolean fusedBiasGelu;
 
   public Compute(Precision precision) {
-    this(precision, false);
+    this(precision, false, false);
   }
 
-  private Compute(Precision precision, boolean fusedLayerNorm) {
+  private Compute(Precision precision, boolean fusedLayerNorm, boolean fusedBiasGelu) {
     this.precision = precision;
     this.fusedLayerNorm = fusedLayerNorm;
+    this.fusedBiasGelu = fusedBiasGelu;
   }
 
   /**
@@ -41,7 +43,19 @@ public final class Compute {
    * composite ops, which every TensorFlow loads).
    */
   public Compute withFusedLayerNorm(boolean fused) {
-    return new Compute(precision, fused && FusedLayerNorm.available());
+    return new Compute(precision, fused && FusedLayerNorm.available(), fusedBiasGelu);
+  }
+
+  /**
+   * The same with the MLP's bias + GELU as one kernel ({@link FusedBiasGelu}) where mimtf's native
+   * library is loaded; for CPU training graphs (an export keeps the composite ops).
+   */
+  public Compute withFusedBiasGelu(boolean fused) {
+    return new Compute(precision, fusedLayerNorm, fused && FusedBiasGelu.available());
+  }
+
+  public boolean fusedBiasGelu() {
+    return fusedBiasGelu;
   }
 
   public boolean fusedLayerNorm() {

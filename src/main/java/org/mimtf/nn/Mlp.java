@@ -22,6 +22,9 @@ public final class Mlp {
   }
 
   public Operand<TFloat32> apply(Ops tf, Compute c, Operand<TFloat32> x) {
+    if (c.fusedBiasGelu() && fc1.bias() != null && x.shape().numDimensions() == 2) {
+      return fc2.apply(tf, c, FusedBiasGelu.apply(tf, c.matMul(tf, x, fc1.kernel().read()), fc1.bias().read()));
+    }
     return fc2.apply(tf, c, gelu(tf, fc1.apply(tf, c, x)));
   }
 

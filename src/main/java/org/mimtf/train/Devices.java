@@ -21,12 +21,12 @@ public final class Devices {
 
   /**
    * How a training graph on {@code towers} computes: the recipe's precision, and the fused LayerNorm
-   * kernel when asked for and every tower is a CPU (it has no GPU kernel).
+   * and bias + GELU kernels when asked for and every tower is a CPU (they have no GPU kernels).
    */
   public static org.mimtf.nn.Compute compute(org.mimtf.config.proto.TrainingConfig t, List<String> towers) {
     org.mimtf.nn.Compute c = new org.mimtf.nn.Compute(org.mimtf.nn.Compute.Precision.valueOf(t.getPrecision().name()));
     boolean cpuOnly = towers.stream().allMatch(d -> d.toUpperCase(java.util.Locale.ROOT).contains("CPU"));
-    return c.withFusedLayerNorm(t.getFusedLayerNorm() && cpuOnly);
+    return c.withFusedLayerNorm(t.getFusedLayerNorm() && cpuOnly).withFusedBiasGelu(t.getFusedBiasGelu() && cpuOnly);
   }
 
   /** Tower devices for a {@code training.devices} value. */
