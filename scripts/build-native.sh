@@ -29,7 +29,7 @@ sed -n 's/^extern [^(]*[ *]\(TF_[A-Za-z0-9_]*\)(.*/void \1(void) {}/p' "$SRC" > 
 "$CC" -shared -fPIC -Wl,-soname,libtensorflow_framework.so.2 "$WORK/stub/stub.c" \
   -o "$WORK/stub/libtensorflow_framework.so.2"
 # x86-64-v3 (AVX2, FMA): every CPU TF's own x86 build needs; AVX-512 kernels via target_clones.
-"$CC" -O3 -march=x86-64-v3 -ffast-math -fno-finite-math-only -std=gnu11 -Wall -Wextra -Werror -shared -fPIC "$SRC" \
+"$CC" -O3 -march=x86-64-v3 -ffast-math -fno-finite-math-only -std=gnu11 -Wall -Wextra -Werror -shared -fPIC -pthread "$SRC" \
   -o "$OUT/libmimtf_ops.so" -lmvec -lm \
   -L"$WORK/stub" -l:libtensorflow_framework.so.2
 echo "mimtf build-native: $OUT/libmimtf_ops.so"

@@ -12,7 +12,9 @@
  * from that documented API.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -117,6 +119,71 @@ static void bias_gelu_grad_shape(TF_ShapeInferenceContext* ctx, TF_Status* st) {
   shape_same_then_rows(ctx, st, from, 2, 1, 0); /* dx like x, db like b */
 }
 
+/* ---- rows split over threads ---- */
+
+/*
+ * TF's C API gives a kernel no access to its intra-op thread pool, and on a 2-core machine a
+ * single-threaded element-wise kernel on the critical path leaves a core idle; so each kernel splits
+ * its rows over up to MIMTF_NATIVE_THREADS (default: the online CPUs, at most 16) threads of its own,
+ * when there is enough work (at least 32k elements per thread). Each part owns whole rows, so the
+ * results do not depend on the split except the column sums of the gradients, which each part
+ * accumulates privately and the caller adds up in part order (deterministic for a given thread count).
+ */
+typedef void (*RowsFn)(void* args, int64_t begin, int64_t end, int part);
+
+typedef struct {
+  RowsFn fn;
+  void* args;
+  int64_t begin;
+  int64_t end;
+  int part;
+} RowsTask;
+
+static void* rows_task_run(void* p) {
+  RowsTask* t = (RowsTask*) p;
+  t->fn(t->args, t->begin, t->end, t->part);
+  return NULL;
+}
+
+static int max_threads(void) {
+  const char* env = getenv("MIMTF_NATIVE_THREADS");
+  long n = env != NULL ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
+  if (n < 1) n = 1;
+  if (n > 16) n = 16;
+  return (int) n;
+}
+
+/* How many parts {@code parallel_rows} will use for n rows of the given width. */
+static int row_parts(int64_t n, int64_t width) {
+  int64_t byWork = (n * width) / 32768;
+  int parts = max_threads();
+  if (byWork < parts) parts = (int) (byWork < 1 ? 1 : byWork);
+  if (n < parts) parts = (int) (n < 1 ? 1 : n);
+  return parts;
+}
+
+/* Runs fn over [0, n) in `parts` contiguous parts, part 0 on the calling thread. */
+static void parallel_rows(RowsFn fn, void* args, int64_t n, int parts) {
+  RowsTask tasks[16];
+  pthread_t threads[16];
+  int started[16] = {0};
+  for (int p = 0; p < parts; p++) {
+    tasks[p].fn = fn;
+    tasks[p].args = args;
+    tasks[p].begin = n * p / parts;
+    tasks[p].end = n * (p + 1) / parts;
+    tasks[p].part = p;
+  }
+  for (int p = 1; p < parts; p++) {
+    started[p] = pthread_create(&threads[p], NULL, rows_task_run, &tasks[p]) == 0;
+    if (!started[p]) rows_task_run(&tasks[p]); /* no thread: run it here */
+  }
+  rows_task_run(&tasks[0]);
+  for (int p = 1; p < parts; p++) {
+    if (started[p]) pthread_join(threads[p], NULL);
+  }
+}
+
 /* ---- the arithmetic, compiled for AVX-512 and for AVX2 (chosen at load time by the CPU) ---- */
 
 #define MIMTF_CLONES __attribute__((target_clones("arch=x86-64-v4", "default")))
@@ -208,6 +275,52 @@ MIMTF_CLONES static void bias_gelu_grad_rows(const float* restrict dy, const flo
   }
 }
 
+/* ---- the same, split over rows (parallel_rows) ---- */
+
+typedef struct { const float *x, *g, *b; float *y, *mean, *rstd; int64_t d; float eps; } LayerNormArgs;
+
+static void layer_norm_part(void* a, int64_t r0, int64_t r1, int part) {
+  (void) part;
+  LayerNormArgs* p = (LayerNormArgs*) a;
+  layer_norm_rows(p->x + r0 * p->d, p->g, p->b, p->y + r0 * p->d, p->mean + r0, p->rstd + r0, r1 - r0, p->d, p->eps);
+}
+
+/* partial: per part, dγ then dβ ([parts][2][d]). */
+typedef struct { const float *dy, *x, *gamma, *mean, *rstd; float *dx, *partial; int64_t d; } LayerNormGradArgs;
+
+static void layer_norm_grad_part(void* a, int64_t r0, int64_t r1, int part) {
+  LayerNormGradArgs* p = (LayerNormGradArgs*) a;
+  int64_t d = p->d;
+  layer_norm_grad_rows(p->dy + r0 * d, p->x + r0 * d, p->gamma, p->mean + r0, p->rstd + r0, p->dx + r0 * d,
+      p->partial + (int64_t) part * 2 * d, p->partial + (int64_t) part * 2 * d + d, r1 - r0, d);
+}
+
+typedef struct { const float *x, *b; float* y; int64_t h; } BiasGeluArgs;
+
+static void bias_gelu_part(void* a, int64_t r0, int64_t r1, int part) {
+  (void) part;
+  BiasGeluArgs* p = (BiasGeluArgs*) a;
+  bias_gelu_rows(p->x + r0 * p->h, p->b, p->y + r0 * p->h, r1 - r0, p->h);
+}
+
+/* partial: per part, db ([parts][h]). */
+typedef struct { const float *dy, *x, *b; float *dx, *partial; int64_t h; } BiasGeluGradArgs;
+
+static void bias_gelu_grad_part(void* a, int64_t r0, int64_t r1, int part) {
+  BiasGeluGradArgs* p = (BiasGeluGradArgs*) a;
+  int64_t h = p->h;
+  bias_gelu_grad_rows(p->dy + r0 * h, p->x + r0 * h, p->b, p->dx + r0 * h, p->partial + (int64_t) part * h, r1 - r0, h);
+}
+
+/* out[j] = Σ_part partial[part·stride + j], in part order. */
+static void sum_parts(const float* partial, int parts, int64_t stride, int64_t offset, int64_t width, float* out) {
+  for (int64_t j = 0; j < width; j++) out[j] = partial[offset + j];
+  for (int p = 1; p < parts; p++) {
+    const float* q = partial + (int64_t) p * stride + offset;
+    for (int64_t j = 0; j < width; j++) out[j] += q[j];
+  }
+}
+
 /* ---- kernels ---- */
 
 typedef struct { float epsilon; } LayerNormAttrs;
@@ -273,7 +386,8 @@ static void layer_norm_compute(void* attrs, TF_OpKernelContext* ctx) {
       float* y = (float*) TF_TensorData(out[0]);
       float* mean = (float*) TF_TensorData(out[1]);
       float* rstd = (float*) TF_TensorData(out[2]);
-      layer_norm_rows(x, g, b, y, mean, rstd, n, d, eps);
+      LayerNormArgs args = {x, g, b, y, mean, rstd, d, eps};
+      parallel_rows(layer_norm_part, &args, n, row_parts(n, d));
     }
   }
   delete_all(out, 3);
@@ -305,7 +419,18 @@ static void layer_norm_grad_compute(void* unused, TF_OpKernelContext* ctx) {
       float* dx = (float*) TF_TensorData(out[0]);
       float* dg = (float*) TF_TensorData(out[1]);
       float* db = (float*) TF_TensorData(out[2]);
-      layer_norm_grad_rows(dy, x, gamma, mean, rstd, dx, dg, db, n, d);
+      int parts = row_parts(n, d);
+      float* partial = (float*) malloc(sizeof(float) * (size_t) parts * 2 * (size_t) d);
+      if (partial == NULL) {
+        TF_SetStatus(st, 8 /* TF_RESOURCE_EXHAUSTED */, "MimtfLayerNormGrad: out of memory");
+        TF_OpKernelContext_Failure(ctx, st);
+      } else {
+        LayerNormGradArgs args = {dy, x, gamma, mean, rstd, dx, partial, d};
+        parallel_rows(layer_norm_grad_part, &args, n, parts);
+        sum_parts(partial, parts, 2 * d, 0, d, dg);
+        sum_parts(partial, parts, 2 * d, d, d, db);
+        free(partial);
+      }
     }
   }
   delete_all(out, 3);
@@ -338,8 +463,9 @@ static void bias_gelu_compute(void* unused, TF_OpKernelContext* ctx) {
     if (TF_GetCode(st) != MIMTF_TF_OK) {
       TF_OpKernelContext_Failure(ctx, st);
     } else {
-      bias_gelu_rows((const float*) TF_TensorData(in[0]), (const float*) TF_TensorData(in[1]),
-          (float*) TF_TensorData(out[0]), n, h);
+      BiasGeluArgs args = {(const float*) TF_TensorData(in[0]), (const float*) TF_TensorData(in[1]),
+          (float*) TF_TensorData(out[0]), h};
+      parallel_rows(bias_gelu_part, &args, n, row_parts(n, h));
     }
   }
   delete_all(out, 1);
@@ -362,8 +488,18 @@ static void bias_gelu_grad_compute(void* unused, TF_OpKernelContext* ctx) {
     if (TF_GetCode(st) != MIMTF_TF_OK) {
       TF_OpKernelContext_Failure(ctx, st);
     } else {
-      bias_gelu_grad_rows((const float*) TF_TensorData(in[0]), (const float*) TF_TensorData(in[1]),
-          (const float*) TF_TensorData(in[2]), (float*) TF_TensorData(out[0]), (float*) TF_TensorData(out[1]), n, h);
+      int parts = row_parts(n, h);
+      float* partial = (float*) malloc(sizeof(float) * (size_t) parts * (size_t) h);
+      if (partial == NULL) {
+        TF_SetStatus(st, 8 /* TF_RESOURCE_EXHAUSTED */, "MimtfBiasGeluGrad: out of memory");
+        TF_OpKernelContext_Failure(ctx, st);
+      } else {
+        BiasGeluGradArgs args = {(const float*) TF_TensorData(in[0]), (const float*) TF_TensorData(in[1]),
+            (const float*) TF_TensorData(in[2]), (float*) TF_TensorData(out[0]), partial, h};
+        parallel_rows(bias_gelu_grad_part, &args, n, parts);
+        sum_parts(partial, parts, h, 0, h, (float*) TF_TensorData(out[1]));
+        free(partial);
+      }
     }
   }
   delete_all(out, 2);

@@ -41,13 +41,18 @@ class FusedBiasGeluTest {
   /** y, dL/dx, dL/db and L = Σ w ⊙ GELU(x + b), fused or composite. */
   @SuppressWarnings("unchecked")
   private static List<float[]> forwardAndGrads(boolean fused, float[] x, float[] b, float[] w) {
+    return forwardAndGrads(fused, x, b, w, N, H);
+  }
+
+  @SuppressWarnings("unchecked")
+  private static List<float[]> forwardAndGrads(boolean fused, float[] x, float[] b, float[] w, int n, int h) {
     try (Graph g = new Graph()) {
       Ops tf = Ops.create(g);
-      Operand<TFloat32> xr = tf.identity(tf.variable(tf.reshape(tf.constant(x), tf.constant(new int[] {N, H}))));
+      Operand<TFloat32> xr = tf.identity(tf.variable(tf.reshape(tf.constant(x), tf.constant(new int[] {n, h}))));
       Operand<TFloat32> br = tf.identity(tf.variable(tf.constant(b)));
       Operand<TFloat32> y = fused ? FusedBiasGelu.apply(tf, xr, br) : Mlp.gelu(tf, tf.nn.biasAdd(xr, br));
       assertEquals(fused, hasOp(g, FusedBiasGelu.OP));
-      Operand<TFloat32> loss = tf.reduceSum(tf.math.mul(y, tf.reshape(tf.constant(w), tf.constant(new int[] {N, H}))),
+      Operand<TFloat32> loss = tf.reduceSum(tf.math.mul(y, tf.reshape(tf.constant(w), tf.constant(new int[] {n, h}))),
           tf.constant(new int[] {0, 1}));
       var grads = tf.gradients(loss, List.of(xr, br));
       List<float[]> out = new ArrayList<>();
@@ -105,6 +110,31 @@ class FusedBiasGeluTest {
       double numeric = (forwardAndGrads(true, x, plus, w).get(3)[0] - forwardAndGrads(true, x, minus, w).get(3)[0])
           / (2.0 * h);
       assertEquals(numeric, fused.get(2)[j], 2e-2 * Math.max(1, Math.abs(numeric)), "db[" + j + "] vs finite differences");
+    }
+  }
+
+  @Test
+  void rowsSplitOverThreadsGiveTheSameValuesAndColumnSums() {
+    // 512 × 384 elements: the kernels split the rows over their threads (one part per 32k elements,
+    // up to the CPU count), and db adds up the parts' column sums
+    assumeTrue(NativeOps.available(), "mimtf's native kernels: " + NativeOps.unavailableReason());
+    int n = 512;
+    int h = 384;
+    float[] x = randn(n * h, 5, 2f);
+    float[] b = randn(h, 6, 0.5f);
+    float[] w = randn(n * h, 7, 1f);
+    List<float[]> fused = forwardAndGrads(true, x, b, w, n, h);
+    List<float[]> ops = forwardAndGrads(false, x, b, w, n, h);
+    for (int k = 0; k < 3; k++) {
+      double worst = 0;
+      for (int i = 0; i < ops.get(k).length; i++) {
+        worst = Math.max(worst, Math.abs(ops.get(k)[i] - fused.get(k)[i]) / Math.max(1, Math.abs(ops.get(k)[i])));
+      }
+      assertTrue(worst < 2e-5, "output " + k + ": worst relative difference " + worst);
+    }
+    List<float[]> again = forwardAndGrads(true, x, b, w, n, h);
+    for (int k = 0; k < 3; k++) {
+      org.junit.jupiter.api.Assertions.assertArrayEquals(fused.get(k), again.get(k), 0f, "deterministic, output " + k);
     }
   }
 
