@@ -26,15 +26,17 @@ public final class Compute {
   private final Precision precision;
   private final boolean fusedLayerNorm;
   private final boolean fusedBiasGelu;
+  private final boolean fp32BatchProducts;
 
   public Compute(Precision precision) {
-    this(precision, false, false);
+    this(precision, false, false, false);
   }
 
-  private Compute(Precision precision, boolean fusedLayerNorm, boolean fusedBiasGelu) {
+  private Compute(Precision precision, boolean fusedLayerNorm, boolean fusedBiasGelu, boolean fp32BatchProducts) {
     this.precision = precision;
     this.fusedLayerNorm = fusedLayerNorm;
     this.fusedBiasGelu = fusedBiasGelu;
+    this.fp32BatchProducts = fp32BatchProducts;
   }
 
   /**
@@ -43,7 +45,7 @@ public final class Compute {
    * composite ops, which every TensorFlow loads).
    */
   public Compute withFusedLayerNorm(boolean fused) {
-    return new Compute(precision, fused && FusedLayerNorm.available(), fusedBiasGelu);
+    return new Compute(precision, fused && FusedLayerNorm.available(), fusedBiasGelu, fp32BatchProducts);
   }
 
   /**
@@ -51,11 +53,27 @@ public final class Compute {
    * library is loaded; for CPU training graphs (an export keeps the composite ops).
    */
   public Compute withFusedBiasGelu(boolean fused) {
-    return new Compute(precision, fusedLayerNorm, fused && FusedBiasGelu.available());
+    return new Compute(precision, fusedLayerNorm, fused && FusedBiasGelu.available(), fp32BatchProducts);
   }
 
   public boolean fusedBiasGelu() {
     return fusedBiasGelu;
+  }
+
+  /**
+   * The same with the batched products ({@link #batchMatMul}: attention's q·kᵀ and p·v) kept in fp32
+   * under bf16. Why: on CPU, TF 2.16 runs a bf16 {@code BatchMatMulV3} as per-matrix products and
+   * slower than fp32 (cpu-m bf16 step profile: 95 ms of 924 ms op time, plus the casts around it);
+   * keeping them fp32 made the bf16 step ~6 % faster (README, Benchmarks). fp32 is also the more
+   * exact choice; the dense products, where bf16 pays, stay bf16. For CPU graphs ({@code
+   * Devices.compute}); GPUs run bf16 batched products on their tensor cores.
+   */
+  public Compute withFp32BatchProducts(boolean fp32) {
+    return new Compute(precision, fusedLayerNorm, fusedBiasGelu, fp32);
+  }
+
+  public boolean fp32BatchProducts() {
+    return fp32BatchProducts;
   }
 
   public boolean fusedLayerNorm() {
@@ -106,8 +124,9 @@ public final class Compute {
     BatchMatMul.Options[] o = {BatchMatMul.adjX(adjA), BatchMatMul.adjY(adjB)};
     return switch (precision) {
       case FP32 -> tf.train.batchMatMul(a, b, TFloat32.class, o);
-      case BF16 -> tf.dtypes.cast(tf.train.batchMatMul(tf.dtypes.cast(a, TBfloat16.class),
-          tf.dtypes.cast(b, TBfloat16.class), TBfloat16.class, o), TFloat32.class);
+      case BF16 -> fp32BatchProducts ? tf.train.batchMatMul(a, b, TFloat32.class, o)
+          : tf.dtypes.cast(tf.train.batchMatMul(tf.dtypes.cast(a, TBfloat16.class),
+              tf.dtypes.cast(b, TBfloat16.class), TBfloat16.class, o), TFloat32.class);
       // BatchMatMulV3 has no fp16 CPU kernel in TF 2.16; Einsum (BatchMatMulV2 underneath) has, on
       // CPU and GPU alike.
       case FP16 -> tf.dtypes.cast(tf.linalg.einsum(java.util.List.of(tf.dtypes.cast(a, TFloat16.class),
