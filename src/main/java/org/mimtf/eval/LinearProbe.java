@@ -204,12 +204,7 @@ public final class LinearProbe {
       int[] yb = new int[batch];
       long stepNo = 0;
       for (int epoch = 0; epoch < options.epochs(); epoch++) {
-        for (int i = nTrain - 1; i > 0; i--) {
-          int j = rng.nextInt(i + 1);
-          int tmp = order[i];
-          order[i] = order[j];
-          order[j] = tmp;
-        }
+        org.mimtf.util.Seeds.shuffle(order, rng);
         for (int start = 0; start < nTrain; start += batch) {
           int rows = Math.min(batch, nTrain - start);
           for (int r = 0; r < rows; r++) {

@@ -102,13 +102,7 @@ public final class ProbeRegularization {
     for (int i = 0; i < n; i++) {
       p[i] = i;
     }
-    SplittableRandom rng = new SplittableRandom(seed);
-    for (int i = n - 1; i > 0; i--) {
-      int j = rng.nextInt(i + 1);
-      int t = p[i];
-      p[i] = p[j];
-      p[j] = t;
-    }
+    org.mimtf.util.Seeds.shuffle(p, new SplittableRandom(seed));
     return p;
   }
 }

@@ -31,4 +31,18 @@ public final class Seeds {
   public static SplittableRandom stream(long seed, long... coordinates) {
     return new SplittableRandom(combine(seed, coordinates));
   }
+
+  /**
+   * Shuffles {@code a} in place by Fisher–Yates from the last index down, one {@code nextInt(i + 1)}
+   * per position: the one shuffle every seeded order in mimtf uses, so that an order depends only on
+   * its seed and length.
+   */
+  public static void shuffle(int[] a, SplittableRandom rng) {
+    for (int i = a.length - 1; i > 0; i--) {
+      int j = rng.nextInt(i + 1);
+      int t = a[i];
+      a[i] = a[j];
+      a[j] = t;
+    }
+  }
 }

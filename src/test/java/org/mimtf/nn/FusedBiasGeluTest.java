@@ -7,12 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
-import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.tensorflow.Graph;
-import org.tensorflow.GraphOperation;
 import org.tensorflow.Operand;
 import org.tensorflow.Session;
 import org.tensorflow.ndarray.Shape;
@@ -29,15 +26,6 @@ class FusedBiasGeluTest {
   private static final int N = 6;
   private static final int H = 37; // not a multiple of 8 or 16: the vector loops' scalar tails run too
 
-  private static float[] randn(int n, long seed, float scale) {
-    Random r = new Random(seed);
-    float[] a = new float[n];
-    for (int i = 0; i < n; i++) {
-      a[i] = (float) r.nextGaussian() * scale;
-    }
-    return a;
-  }
-
   /** y, dL/dx, dL/db and L = Σ w ⊙ GELU(x + b), fused or composite. */
   @SuppressWarnings("unchecked")
   private static List<float[]> forwardAndGrads(boolean fused, float[] x, float[] b, float[] w) {
@@ -51,7 +39,7 @@ class FusedBiasGeluTest {
       Operand<TFloat32> xr = tf.identity(tf.variable(tf.reshape(tf.constant(x), tf.constant(new int[] {n, h}))));
       Operand<TFloat32> br = tf.identity(tf.variable(tf.constant(b)));
       Operand<TFloat32> y = fused ? FusedBiasGelu.apply(tf, xr, br) : Mlp.gelu(tf, tf.nn.biasAdd(xr, br));
-      assertEquals(fused, hasOp(g, FusedBiasGelu.OP));
+      assertEquals(fused, GraphTesting.hasOp(g, FusedBiasGelu.OP));
       Operand<TFloat32> loss = tf.reduceSum(tf.math.mul(y, tf.reshape(tf.constant(w), tf.constant(new int[] {n, h}))),
           tf.constant(new int[] {0, 1}));
       var grads = tf.gradients(loss, List.of(xr, br));
@@ -67,22 +55,12 @@ class FusedBiasGeluTest {
     }
   }
 
-  private static boolean hasOp(Graph g, String type) {
-    Iterator<GraphOperation> it = g.operations();
-    while (it.hasNext()) {
-      if (it.next().type().equals(type)) {
-        return true;
-      }
-    }
-    return false;
-  }
-
   @Test
   void matchesTheCompositeOpsInValueAndGradient() {
     assumeTrue(NativeOps.available(), "mimtf's native kernels: " + NativeOps.unavailableReason());
-    float[] x = randn(N * H, 1, 2.5f); // z from about −8 to 8: both tails of Φ and the kink near 0
-    float[] b = randn(H, 2, 0.5f);
-    float[] w = randn(N * H, 3, 1f);
+    float[] x = GraphTesting.randn(N * H, 1, 2.5f, 0f); // z from about −8 to 8: both tails of Φ and the kink near 0
+    float[] b = GraphTesting.randn(H, 2, 0.5f, 0f);
+    float[] w = GraphTesting.randn(N * H, 3, 1f, 0f);
     List<float[]> fused = forwardAndGrads(true, x, b, w);
     List<float[]> ops = forwardAndGrads(false, x, b, w);
     String[] what = {"y", "dx", "db"};
@@ -120,9 +98,9 @@ class FusedBiasGeluTest {
     assumeTrue(NativeOps.available(), "mimtf's native kernels: " + NativeOps.unavailableReason());
     int n = 512;
     int h = 384;
-    float[] x = randn(n * h, 5, 2f);
-    float[] b = randn(h, 6, 0.5f);
-    float[] w = randn(n * h, 7, 1f);
+    float[] x = GraphTesting.randn(n * h, 5, 2f, 0f);
+    float[] b = GraphTesting.randn(h, 6, 0.5f, 0f);
+    float[] w = GraphTesting.randn(n * h, 7, 1f, 0f);
     List<float[]> fused = forwardAndGrads(true, x, b, w, n, h);
     List<float[]> ops = forwardAndGrads(false, x, b, w, n, h);
     for (int k = 0; k < 3; k++) {
@@ -183,8 +161,8 @@ class FusedBiasGeluTest {
         Mlp mlp = Mlp.create(new ParamStore(new Initializers(0)), tf, 8, 32,
             new InitScheme(org.mimtf.config.proto.ModelConfig.Init.TIMM, 0), 1f, 0);
         mlp.apply(tf, Compute.fp32().withFusedBiasGelu(fused), tf.constant(new float[5][8]));
-        assertEquals(fused, hasOp(g, FusedBiasGelu.OP));
-        assertEquals(!fused, hasOp(g, "Erf"));
+        assertEquals(fused, GraphTesting.hasOp(g, FusedBiasGelu.OP));
+        assertEquals(!fused, GraphTesting.hasOp(g, "Erf"));
       }
     }
   }

@@ -6,12 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
-import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.tensorflow.Graph;
-import org.tensorflow.GraphOperation;
 import org.tensorflow.Operand;
 import org.tensorflow.Session;
 import org.tensorflow.op.Ops;
@@ -26,15 +23,6 @@ class FusedLayerNormTest {
   private static final int N = 5;
   private static final int D = 8;
   private static final float LN_EPS = 1e-6f;
-
-  private static float[] randn(int n, long seed, float scale, float shift) {
-    Random r = new Random(seed);
-    float[] a = new float[n];
-    for (int i = 0; i < n; i++) {
-      a[i] = (float) r.nextGaussian() * scale + shift;
-    }
-    return a;
-  }
 
   /** y, dy/dx, dy/dγ, dy/dβ of loss = Σ w ⊙ LN(x) for a fused kernel, or the composite (null). */
   @SuppressWarnings("unchecked")
@@ -57,8 +45,8 @@ class FusedLayerNormTest {
       Operand<TFloat32> br = tf.identity(bv);
       Operand<TFloat32> y = kernel == null ? Compute.fp32().layerNorm(tf, xr, gr, br, LN_EPS)
           : FusedLayerNorm.apply(tf, xr, gr, br, LN_EPS, kernel);
-      assertEquals(kernel == FusedLayerNorm.Kernel.ONEDNN, hasOp(g, FusedLayerNorm.OP), "oneDNN kernel in the graph");
-      assertEquals(kernel == FusedLayerNorm.Kernel.NATIVE, hasOp(g, FusedLayerNorm.NATIVE_OP), "native kernel");
+      assertEquals(kernel == FusedLayerNorm.Kernel.ONEDNN, GraphTesting.hasOp(g, FusedLayerNorm.OP), "oneDNN kernel in the graph");
+      assertEquals(kernel == FusedLayerNorm.Kernel.NATIVE, GraphTesting.hasOp(g, FusedLayerNorm.NATIVE_OP), "native kernel");
       Operand<TFloat32> loss = tf.reduceSum(tf.math.mul(y, tf.reshape(tf.constant(w), tf.constant(new int[] {n, d}))),
           tf.constant(new int[] {0, 1}));
       var grads = tf.gradients(loss, List.of(xr, gr, br));
@@ -75,21 +63,11 @@ class FusedLayerNormTest {
     }
   }
 
-  private static boolean hasOp(Graph g, String type) {
-    Iterator<GraphOperation> it = g.operations();
-    while (it.hasNext()) {
-      if (it.next().type().equals(type)) {
-        return true;
-      }
-    }
-    return false;
-  }
-
   private static void matchesTheCompositeOps(FusedLayerNorm.Kernel kernel) {
-    float[] x = randn(N * D, 1, 2f, 0.7f);
-    float[] gamma = randn(D, 2, 0.5f, 1f);
-    float[] beta = randn(D, 3, 0.3f, 0f);
-    float[] w = randn(N * D, 4, 1f, 0f);
+    float[] x = GraphTesting.randn(N * D, 1, 2f, 0.7f);
+    float[] gamma = GraphTesting.randn(D, 2, 0.5f, 1f);
+    float[] beta = GraphTesting.randn(D, 3, 0.3f, 0f);
+    float[] w = GraphTesting.randn(N * D, 4, 1f, 0f);
     List<float[]> fused = forwardAndGrads(kernel, x, gamma, beta, w);
     List<float[]> ops = forwardAndGrads(null, x, gamma, beta, w);
     String[] what = {"y", "dx", "dgamma", "dbeta"};
@@ -140,10 +118,10 @@ class FusedLayerNormTest {
     assumeTrue(NativeOps.available(), "mimtf's native kernels: " + NativeOps.unavailableReason());
     int n = 2048;
     int d = 128;
-    float[] x = randn(n * d, 11, 2f, 0.7f);
-    float[] gamma = randn(d, 12, 0.5f, 1f);
-    float[] beta = randn(d, 13, 0.3f, 0f);
-    float[] w = randn(n * d, 14, 1f, 0f);
+    float[] x = GraphTesting.randn(n * d, 11, 2f, 0.7f);
+    float[] gamma = GraphTesting.randn(d, 12, 0.5f, 1f);
+    float[] beta = GraphTesting.randn(d, 13, 0.3f, 0f);
+    float[] w = GraphTesting.randn(n * d, 14, 1f, 0f);
     List<float[]> fused = forwardAndGrads(FusedLayerNorm.Kernel.NATIVE, x, gamma, beta, w, n, d);
     List<float[]> ops = forwardAndGrads(null, x, gamma, beta, w, n, d);
     for (int k = 0; k < 4; k++) {
@@ -182,9 +160,9 @@ class FusedLayerNormTest {
       Compute c = Compute.fp32().withFusedLayerNorm(true);
       c.layerNorm(tf, tf.constant(new float[2][3][4]), tf.constant(new float[4]), tf.constant(new float[4]), LN_EPS);
       String op = FusedLayerNorm.kernel() == FusedLayerNorm.Kernel.NATIVE ? FusedLayerNorm.NATIVE_OP : FusedLayerNorm.OP;
-      assertFalse(hasOp(g, op), "a [B, T, D] input keeps the composite ops");
+      assertFalse(GraphTesting.hasOp(g, op), "a [B, T, D] input keeps the composite ops");
       c.layerNorm(tf, tf.constant(new float[6][4]), tf.constant(new float[4]), tf.constant(new float[4]), LN_EPS);
-      assertTrue(hasOp(g, op));
+      assertTrue(GraphTesting.hasOp(g, op));
     }
   }
 

@@ -59,15 +59,6 @@ class GradientCheckTest {
     return a;
   }
 
-  private static float[] randn(int n, long seed, float scale) {
-    Random r = new Random(seed);
-    float[] a = new float[n];
-    for (int i = 0; i < n; i++) {
-      a[i] = (float) r.nextGaussian() * scale;
-    }
-    return a;
-  }
-
   @Test
   void layerNormGradientMatchesFiniteDifferences() {
     try (Graph g = new Graph()) {
@@ -77,7 +68,7 @@ class GradientCheckTest {
       Placeholder<TFloat32> x = tf.placeholder(TFloat32.class, Placeholder.shape(Shape.of(4, 6)));
       // a non-trivial gamma/beta so their broadcast is exercised
       Operand<TFloat32> y = tf.math.add(tf.math.mul(ln.apply(tf, x), tf.constant(2f)), tf.constant(0.5f));
-      check(g, tf, x, new long[] {4, 6}, y, randn(24, 1, 1.5f), 1e-2);
+      check(g, tf, x, new long[] {4, 6}, y, GraphTesting.randn(24, 1, 1.5f, 0f), 1e-2);
     }
   }
 
@@ -96,10 +87,10 @@ class GradientCheckTest {
       RelativePositionBias rel = RelativePositionBias.create(ps, tf.withSubScope("rel"), grid, grid, heads, 1);
       // Give the (zero-initialised) table non-trivial values so the bias matters.
       Placeholder<TFloat32> x = tf.placeholder(TFloat32.class, Placeholder.shape(Shape.of(2 * tokens, width)));
-      Operand<TFloat32> bias = tf.math.add(rel.bias(tf), tf.reshape(tf.constant(randn(heads * tokens * tokens, 5, 1f)),
+      Operand<TFloat32> bias = tf.math.add(rel.bias(tf), tf.reshape(tf.constant(GraphTesting.randn(heads * tokens * tokens, 5, 1f, 0f)),
           tf.constant(new int[] {heads, tokens, tokens})));
       Operand<TFloat32> y = attn.apply(tf, Compute.fp32(), tf.math.mul(x, tf.constant(3f)), tokens, bias).out();
-      check(g, tf, x, new long[] {2 * tokens, width}, y, randn(2 * tokens * width, 2, 1f), 2e-2);
+      check(g, tf, x, new long[] {2 * tokens, width}, y, GraphTesting.randn(2 * tokens * width, 2, 1f, 0f), 2e-2);
     }
   }
 
@@ -123,7 +114,7 @@ class GradientCheckTest {
           {1, 2, 0, -1, 0.5f, 0, 1, -2}, {0, 1, 1, 0, -1, 2, 0, 1}, {2, -1, 0, 1, 0, 0, 1, 1},
           {-1, 0, 2, 1, 1, -1, 0, 0}, {0.5f, 0.5f, -0.5f, 2, 0, 1, 1, 0}});
       Operand<TFloat32> y = attn.apply(tf, Compute.fp32(), tf.math.mul(x, tf.constant(2f)), tokens, bias).out();
-      check(g, tf, table, new long[] {rows, heads}, y, randn(rows * heads, 9, 1f), 2e-2);
+      check(g, tf, table, new long[] {rows, heads}, y, GraphTesting.randn(rows * heads, 9, 1f, 0f), 2e-2);
     }
   }
 }

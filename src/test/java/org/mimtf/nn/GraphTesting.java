@@ -57,4 +57,25 @@ public final class GraphTesting {
       return a;
     }
   }
+
+  /** n Gaussian values · scale + shift from {@code java.util.Random(seed)}. */
+  public static float[] randn(int n, long seed, float scale, float shift) {
+    java.util.Random r = new java.util.Random(seed);
+    float[] a = new float[n];
+    for (int i = 0; i < n; i++) {
+      a[i] = (float) r.nextGaussian() * scale + shift;
+    }
+    return a;
+  }
+
+  /** Whether the graph holds an operation of this type. */
+  public static boolean hasOp(org.tensorflow.Graph g, String type) {
+    java.util.Iterator<org.tensorflow.GraphOperation> it = g.operations();
+    while (it.hasNext()) {
+      if (it.next().type().equals(type)) {
+        return true;
+      }
+    }
+    return false;
+  }
 }

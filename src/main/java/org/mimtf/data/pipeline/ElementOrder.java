@@ -72,12 +72,7 @@ final class ElementOrder {
     }
     SplittableRandom rng = Seeds.stream(seed, 0x5eed0f0dL, epoch);
     if (buffer <= 0 || buffer >= sourceSize) {
-      for (int i = sourceSize - 1; i > 0; i--) {
-        int j = rng.nextInt(i + 1);
-        int t = order[i];
-        order[i] = order[j];
-        order[j] = t;
-      }
+      Seeds.shuffle(order, rng);
       return order;
     }
     // tf.data ShuffleDataset over the index stream 0, 1, 2, ...
