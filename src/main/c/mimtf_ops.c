@@ -365,6 +365,17 @@ static int check_2d(TF_OpKernelContext* ctx, TF_Tensor* x, TF_Tensor* gamma, TF_
   return 1;
 }
 
+/* Whether t is [rows, width]; else reports `what` and returns 0 (the kernels read by these sizes). */
+static int check_shape(TF_OpKernelContext* ctx, TF_Tensor* t, int dims, int64_t rows, int64_t width, TF_Status* st,
+    const char* what) {
+  int ok = TF_NumDims(t) == dims && TF_Dim(t, 0) == rows && (dims == 1 || TF_Dim(t, 1) == width);
+  if (!ok) {
+    TF_SetStatus(st, MIMTF_TF_INVALID_ARGUMENT, what);
+    TF_OpKernelContext_Failure(ctx, st);
+  }
+  return ok;
+}
+
 /* MimtfLayerNorm: y, and the row statistics μ and r for MimtfLayerNormGrad. */
 static void layer_norm_compute(void* attrs, TF_OpKernelContext* ctx) {
   float eps = ((LayerNormAttrs*) attrs)->epsilon;
@@ -372,7 +383,8 @@ static void layer_norm_compute(void* attrs, TF_OpKernelContext* ctx) {
   TF_Tensor* in[3];
   TF_Tensor* out[3] = {NULL, NULL, NULL};
   int64_t n, d;
-  if (get_inputs(ctx, in, 3, st) && check_2d(ctx, in[0], in[1], st, &n, &d)) {
+  if (get_inputs(ctx, in, 3, st) && check_2d(ctx, in[0], in[1], st, &n, &d)
+      && check_shape(ctx, in[2], 1, d, 0, st, "MimtfLayerNorm: beta must be [width]")) {
     int64_t dims[2] = {n, d};
     out[0] = TF_AllocateOutput(ctx, 0, MIMTF_TF_FLOAT, dims, 2, sizeof(float) * n * d, st);
     if (TF_GetCode(st) == MIMTF_TF_OK) out[1] = TF_AllocateOutput(ctx, 1, MIMTF_TF_FLOAT, dims, 1, sizeof(float) * n, st);
@@ -402,7 +414,10 @@ static void layer_norm_grad_compute(void* unused, TF_OpKernelContext* ctx) {
   TF_Tensor* in[5]; /* dy, x, gamma, mean, rstd */
   TF_Tensor* out[3] = {NULL, NULL, NULL};
   int64_t n, d;
-  if (get_inputs(ctx, in, 5, st) && check_2d(ctx, in[1], in[2], st, &n, &d)) {
+  if (get_inputs(ctx, in, 5, st) && check_2d(ctx, in[1], in[2], st, &n, &d)
+      && check_shape(ctx, in[0], 2, n, d, st, "MimtfLayerNormGrad: dy must have x's shape")
+      && check_shape(ctx, in[3], 1, n, 0, st, "MimtfLayerNormGrad: mean must be [rows of x]")
+      && check_shape(ctx, in[4], 1, n, 0, st, "MimtfLayerNormGrad: rstd must be [rows of x]")) {
     int64_t dims[2] = {n, d};
     int64_t wdims[1] = {d};
     out[0] = TF_AllocateOutput(ctx, 0, MIMTF_TF_FLOAT, dims, 2, sizeof(float) * n * d, st);
@@ -480,7 +495,8 @@ static void bias_gelu_grad_compute(void* unused, TF_OpKernelContext* ctx) {
   TF_Tensor* in[3];
   TF_Tensor* out[2] = {NULL, NULL};
   int64_t n, h;
-  if (get_inputs(ctx, in, 3, st) && check_rows_bias(ctx, in[1], in[2], st, &n, &h)) {
+  if (get_inputs(ctx, in, 3, st) && check_rows_bias(ctx, in[1], in[2], st, &n, &h)
+      && check_shape(ctx, in[0], 2, n, h, st, "MimtfBiasGeluGrad: dy must have x's shape")) {
     int64_t dims[2] = {n, h};
     int64_t bdims[1] = {h};
     out[0] = TF_AllocateOutput(ctx, 0, MIMTF_TF_FLOAT, dims, 2, sizeof(float) * n * h, st);

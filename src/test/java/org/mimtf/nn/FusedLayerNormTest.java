@@ -153,6 +153,23 @@ class FusedLayerNormTest {
   }
 
   @Test
+  void nativeGradientKernelRefusesStatisticsOfAnotherLength() {
+    // the kernels index by these sizes: a graph that feeds the gradient op inconsistent tensors gets
+    // an error naming the input, not an out-of-bounds read
+    assumeTrue(NativeOps.available(), "mimtf's native kernels: " + NativeOps.unavailableReason());
+    try (Graph g = new Graph(); Session s = new Session(g)) {
+      Ops tf = Ops.create(g);
+      var grad = tf.scope().opBuilder(FusedLayerNorm.NATIVE_GRAD_OP, "bad")
+          .addInput(tf.constant(new float[3][4]).asOutput()).addInput(tf.constant(new float[3][4]).asOutput())
+          .addInput(tf.constant(new float[4]).asOutput()).addInput(tf.constant(new float[2]).asOutput())
+          .addInput(tf.constant(new float[3]).asOutput()).build();
+      var e = org.junit.jupiter.api.Assertions.assertThrows(org.tensorflow.exceptions.TFInvalidArgumentException.class,
+          () -> s.runner().fetch(grad.output(0)).run().close());
+      assertTrue(e.getMessage().contains("mean must be [rows of x]"), e.getMessage());
+    }
+  }
+
+  @Test
   void onlyTwoDimensionalRowsAreFused() {
     assumeTrue(FusedLayerNorm.available(), "this TensorFlow build has no oneDNN LayerNorm kernel");
     try (Graph g = new Graph()) {
