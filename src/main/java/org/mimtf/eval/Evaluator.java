@@ -122,8 +122,9 @@ public final class Evaluator {
             100 * lp.trainTop1());
       }
     }
+    // through its decimal form, so that 1e-4f prints as 1.0E-4 and not 9.999999747378752E-5
     return new Scores(knnTop1, linTop1, train.n(), test.n(), train.d(), (System.nanoTime() - t0) / 1e9,
-        chosenDecay);
+        Double.parseDouble(Float.toString(chosenDecay)));
   }
 
   /** Features written by {@code --dump-features}: {@code split} is "train" or "test". */
