@@ -11,8 +11,9 @@
 #   mimtf        scripts/bench step CONFIG (fp32)
 #   mimtf-bf16   scripts/bench step CONFIG --precision bf16
 #   base         $MIMTF_BASE/scripts/bench step CONFIG: another build of mimtf (before/after a change)
-# A row may carry environment settings after '+' and bench step arguments after ':' (comma-separated):
-#   mimtf+MIMTF_MALLOC=jemalloc   base+TF_ENABLE_ONEDNN_OPTS=0   mimtf:--model=peer   mimtf:--intra=2,--inter=1
+# A row may carry environment settings after '+' and bench step arguments after ':' (one ':' before
+# each, since ',' separates the rows):
+#   mimtf+MIMTF_MALLOC=jemalloc   base+TF_ENABLE_ONEDNN_OPTS=0   mimtf:--model=peer   mimtf:--intra=2:--inter=1
 # Arguments after -- go to every mimtf row (e.g. -- --intra 2).
 # The peer is found at $MIMTF_PEER_DIR, else ../shared/peer from the repository root (CI, main), else
 # shared/peer next to the main checkout of this git repository (worktrees).
@@ -77,7 +78,7 @@ run_row() {
   local spec="${1%%:*}" log="$2" envs=() args=()
   local row="${spec%%+*}"
   if [ "$spec" != "$row" ]; then IFS=+ read -r -a envs <<<"${spec#*+}"; fi
-  if [ "$1" != "$spec" ]; then IFS=, read -r -a args <<<"${1#*:}"; EXTRA+=("${args[@]}"); fi
+  if [ "$1" != "$spec" ]; then IFS=: read -r -a args <<<"${1#*:}"; EXTRA+=("${args[@]}"); fi
   if [ ${#envs[@]} -gt 0 ]; then export "${envs[@]}"; fi
   case "$row" in
     peer) peer_cmd fp32 ;;
