@@ -1,10 +1,8 @@
 package org.mimtf.nn;
 
 import java.util.List;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.tensorflow.GraphOperation;
 import org.tensorflow.Operand;
-import org.tensorflow.TensorFlow;
 import org.tensorflow.op.Ops;
 import org.tensorflow.types.TFloat32;
 
@@ -23,7 +21,6 @@ import org.tensorflow.types.TFloat32;
 public final class FusedBiasGelu {
   static final String OP = "MimtfBiasGelu";
   static final String GRAD_OP = "MimtfBiasGeluGrad";
-  private static final AtomicBoolean REGISTERED = new AtomicBoolean();
 
   private FusedBiasGelu() {}
 
@@ -47,16 +44,6 @@ public final class FusedBiasGelu {
   }
 
   static void registerGradient() {
-    if (REGISTERED.getAndSet(true)) {
-      return;
-    }
-    boolean ours = TensorFlow.registerCustomGradient(OP, (tf, op, dys) -> {
-      GraphOperation grad = (GraphOperation) tf.scope().opBuilder(GRAD_OP, "BiasGeluGrad")
-          .addInput(dys.get(0).asOutput()).addInput(op.input(0)).addInput(op.input(1)).build();
-      return List.<Operand<?>>of(grad.output(0), grad.output(1));
-    });
-    if (!ours) {
-      throw new IllegalStateException(OP + " already has a gradient; the one registered here was not installed");
-    }
+    NativeOps.registerGradient(OP, GRAD_OP, op -> List.of(op.input(0), op.input(1)), 2);
   }
 }

@@ -38,7 +38,6 @@ public final class FusedLayerNorm {
   static final String NATIVE_OP = "MimtfLayerNorm";
   static final String NATIVE_GRAD_OP = "MimtfLayerNormGrad";
   private static final AtomicBoolean REGISTERED = new AtomicBoolean();
-  private static final AtomicBoolean NATIVE_REGISTERED = new AtomicBoolean();
 
   /** Which fused kernel. */
   public enum Kernel {
@@ -99,18 +98,8 @@ public final class FusedLayerNorm {
 
   /** MimtfLayerNorm's gradient: MimtfLayerNormGrad on the saved μ and r (outputs 1 and 2 feed nothing else). */
   static void registerNativeGradient() {
-    if (NATIVE_REGISTERED.getAndSet(true)) {
-      return;
-    }
-    boolean ours = TensorFlow.registerCustomGradient(NATIVE_OP, (tf, op, dys) -> {
-      GraphOperation grad = (GraphOperation) tf.scope().opBuilder(NATIVE_GRAD_OP, "LayerNormGrad")
-          .addInput(dys.get(0).asOutput()).addInput(op.input(0)).addInput(op.input(1)).addInput(op.output(1))
-          .addInput(op.output(2)).build();
-      return List.<Operand<?>>of(grad.output(0), grad.output(1), grad.output(2));
-    });
-    if (!ours) {
-      throw new IllegalStateException(NATIVE_OP + " already has a gradient; the one registered here was not installed");
-    }
+    NativeOps.registerGradient(NATIVE_OP, NATIVE_GRAD_OP,
+        op -> List.of(op.input(0), op.input(1), op.output(1), op.output(2)), 3);
   }
 
   /** Registers the closed-form gradient once per process (before any {@code tf.gradients}). */

@@ -9,6 +9,14 @@ import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+import org.tensorflow.GraphOperation;
+import org.tensorflow.Operand;
+import org.tensorflow.Output;
 import org.tensorflow.TensorFlow;
 
 /**
@@ -38,6 +46,36 @@ public final class NativeOps {
   public static String unavailableReason() {
     String p = PROBLEM.get();
     return p == null ? "" : p;
+  }
+
+  private static final Set<String> GRADIENTS = ConcurrentHashMap.newKeySet();
+
+  /**
+   * Registers, once per process, the gradient of native op {@code op} as one native {@code gradOp}
+   * whose inputs are the incoming gradient of output 0 followed by {@code inputs(op)}, and whose first
+   * {@code numInputs} outputs are the gradients of {@code op}'s inputs, in order (the kernels' own
+   * contract; the other outputs of {@code op}, saved statistics, feed nothing else).
+   */
+  static void registerGradient(String op, String gradOp, Function<GraphOperation, List<Output<?>>> inputs,
+      int numInputs) {
+    if (!GRADIENTS.add(op)) {
+      return;
+    }
+    boolean ours = TensorFlow.registerCustomGradient(op, (tf, fwd, dys) -> {
+      var b = tf.scope().opBuilder(gradOp, gradOp.replace("Mimtf", "")).addInput(dys.get(0).asOutput());
+      for (Output<?> in : inputs.apply(fwd)) {
+        b.addInput(in);
+      }
+      GraphOperation grad = (GraphOperation) b.build();
+      List<Operand<?>> out = new ArrayList<>();
+      for (int k = 0; k < numInputs; k++) {
+        out.add(grad.output(k));
+      }
+      return out;
+    });
+    if (!ours) {
+      throw new IllegalStateException(op + " already has a gradient; the one registered here was not installed");
+    }
   }
 
   private static String load() {
