@@ -104,7 +104,7 @@ public final class MethodStepBench {
         for (BatchModel bm : m.batchModels()) {
           bm.fill(b);
         }
-        sg.step(s, b, i, 1e-4, 0.05, sv, 0, true, null);
+        sg.step(s, b, i, 1e-4, 0.05, sv, 0, true, null, false);
         if (i >= warmup) {
           ms[i - warmup] = (System.nanoTime() - t0) / 1e6;
         }

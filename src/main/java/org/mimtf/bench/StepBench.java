@@ -135,7 +135,7 @@ public final class StepBench {
         double lastLoss = 0;
         for (int i = 0; i < warmup + steps; i++) {
           long t0 = System.nanoTime();
-          Map<String, Double> v = sg.step(s, b, i, 1e-3, 0.05, Map.of(), 0, true, null);
+          Map<String, Double> v = sg.step(s, b, i, 1e-3, 0.05, Map.of(), 0, true, null, false);
           double dt = (System.nanoTime() - t0) / 1e6;
           if (i == 0) {
             firstLoss = v.get("loss");
@@ -168,7 +168,7 @@ public final class StepBench {
             peak, all.length, precision.name().toLowerCase(), all[0], all[all.length - 1], 100 * gflops / peak);
         return Json.obj().put("bench", "step").put("config", c.name()).put("batch", c.batch())
             .put("precision", precision.name().toLowerCase()).put("model", peerModel ? "peer" : "beit")
-            .put("fused_layer_norm", compute.fusedLayerNorm()).put("fused_bias_gelu", compute.fusedBiasGelu()).put("rewriter", rewriter).put("steps", steps).put("ms_per_step", median)
+            .put("fused_layer_norm", compute.fusedLayerNorm()).put("fused_bias_gelu", compute.fusedBiasGelu()).put("onednn_batch_products", compute.oneDnnBatchProducts()).put("rewriter", rewriter).put("steps", steps).put("ms_per_step", median)
             .put("ms_min", sorted[0]).put("ms_max", sorted[steps - 1]).put("images_per_s", ips).put("gflops", gflops)
             .put("gflop_per_image", flopsPerImage / 1e9).put("loss_first", firstLoss).put("loss_last", lastLoss)
             .put("rss_mb_step100", rss100 < 0 ? null : rss100 / 1024.0).put("rss_mb_end", rssEnd / 1024.0)

@@ -50,7 +50,7 @@ public final class StepProfile {
             SessionConfigs.withRewriter(SessionConfigs.training(training, devices), rewriter))) {
       s.initialize();
       for (int i = 0; i < warmup; i++) {
-        sg.step(s, setup.batch(), i, 1e-3, 0.05, Map.of(), 0, true, null);
+        sg.step(s, setup.batch(), i, 1e-3, 0.05, Map.of(), 0, true, null, false);
       }
       Map<String, Double> byType = new TreeMap<>();
       Map<String, Double> byPart = new TreeMap<>();

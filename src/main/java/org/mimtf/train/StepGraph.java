@@ -166,6 +166,16 @@ public final class StepGraph implements AutoCloseable {
    */
   public Map<String, Double> step(Session s, Batch b, long step, double lr, double wd, Map<String, Double> scalarValues,
       long seedBase, boolean apply, ImageSink images) {
+    return step(s, b, step, lr, wd, scalarValues, seedBase, apply, images, true);
+  }
+
+  /**
+   * As above; {@code norms} false leaves out {@code grad_norm} and {@code param_norm} (a pass over
+   * every gradient and every parameter each, unless clipping needs the first): the trainer fetches
+   * them on the steps it logs.
+   */
+  public Map<String, Double> step(Session s, Batch b, long step, double lr, double wd, Map<String, Double> scalarValues,
+      long seedBase, boolean apply, ImageSink images, boolean norms) {
     checkArgument(b.size() % towers == 0, "batch of %s does not split over %s devices (training.batch_size must be "
         + "a multiple of the device count)", b.size(), towers);
     List<Tensor> inputs = new ArrayList<>();
@@ -182,10 +192,12 @@ public final class StepGraph implements AutoCloseable {
         names.add(e.getKey());
         r.fetch(e.getValue());
       }
-      names.add("grad_norm");
-      r.fetch(gradNorm);
-      names.add("param_norm");
-      r.fetch(paramNorm);
+      if (norms) {
+        names.add("grad_norm");
+        r.fetch(gradNorm);
+        names.add("param_norm");
+        r.fetch(paramNorm);
+      }
       List<String> imageNames = new ArrayList<>();
       if (images != null) {
         for (var e : this.images.entrySet()) {

@@ -234,8 +234,10 @@ public final class Trainer {
           }
           long seed = recipe.getTraining().getSeed();
           ImageSummaries pics = new ImageSummaries();
+          // the norms (a pass over all gradients and parameters) only on the steps that are logged
+          boolean logged = (step + 1) % t.getLogEverySteps() == 0 || step + 1 == total || step == startStep;
           Map<String, Double> v = sg.step(s, b, step, lr, wd, scalars, seed, lastMicro,
-              wantImages ? pics::add : null);
+              wantImages ? pics::add : null, logged);
           pics.write(log, runDir, step + 1);
           windowImages += b.size();
           stepValues = stepValues == null ? v : average(stepValues, v, micro);

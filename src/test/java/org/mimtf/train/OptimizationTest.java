@@ -77,6 +77,34 @@ class OptimizationTest {
   }
 
   /**
+   * The norms are a pass over every gradient and parameter: fetched only when asked (the trainer asks
+   * on the steps it logs), and leaving them out changes neither the loss nor the update (with
+   * clipping on, the gradient norm is computed for the update all the same).
+   */
+  @Test
+  void normsAreFetchedOnlyWhenAskedAndDoNotChangeTheStep() {
+    OptimizerConfig opt = OptimizerConfig.newBuilder().setClipGradNorm(0.5f).build();
+    Map<String, float[]>[] after = new Map[2];
+    for (int run = 0; run < 2; run++) {
+      MaskedTokenModel m = TowersTest.model();
+      try (StepGraph sg = new StepGraph(m, m.fields(), opt, Compute.fp32(), 1, 0); Session s = new Session(sg.graph())) {
+        s.initialize();
+        boolean norms = run == 1;
+        Map<String, Double> v = sg.step(s, TowersTest.batch(m), 0, 1e-2, 0.05, Map.of(), 0, true, null, norms);
+        assertEquals(norms, v.containsKey("grad_norm"), "grad_norm fetched: " + v.keySet());
+        assertEquals(norms, v.containsKey("param_norm"), "param_norm fetched: " + v.keySet());
+        if (norms) {
+          assertTrue(v.get("grad_norm") > 0 && v.get("param_norm") > 0, v.toString());
+        }
+        after[run] = weights(sg, s);
+      }
+    }
+    for (var e : after[0].entrySet()) {
+      org.junit.jupiter.api.Assertions.assertArrayEquals(e.getValue(), after[1].get(e.getKey()), 0f, e.getKey());
+    }
+  }
+
+  /**
    * BEiT's layer decay: lr · decay^(L+1 − layer). Adam's first step moves each weight by about its
    * learning rate (m̂/√v̂ = ±1), so the largest change of a parameter measures its learning rate.
    */
