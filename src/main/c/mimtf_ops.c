@@ -109,6 +109,16 @@ static void layer_norm_grad_shape(TF_ShapeInferenceContext* ctx, TF_Status* st) 
   shape_same_then_rows(ctx, st, from, 3, 1, 0); /* dx like x; dgamma, dbeta like gamma */
 }
 
+static void residual_layer_norm_shape(TF_ShapeInferenceContext* ctx, TF_Status* st) {
+  static const int from[] = {0, 0};
+  shape_same_then_rows(ctx, st, from, 2, 0, 2); /* out, y like x; mean, rstd [rows] */
+}
+
+static void residual_layer_norm_grad_shape(TF_ShapeInferenceContext* ctx, TF_Status* st) {
+  static const int from[] = {2, 2, 3, 4, 5, 5};
+  shape_same_then_rows(ctx, st, from, 6, 2, 0); /* dx, dh like h; dbias, dscale, dgamma, dbeta like their inputs */
+}
+
 static void bias_gelu_shape(TF_ShapeInferenceContext* ctx, TF_Status* st) {
   static const int from[] = {0};
   shape_same_then_rows(ctx, st, from, 1, 0, 0); /* y like x */
@@ -243,6 +253,84 @@ MIMTF_CLONES static void layer_norm_grad_rows(const float* restrict dy, const fl
   }
 }
 
+/*
+ * The pre-norm block's residual step and the next LayerNorm in one pass:
+ * out = x + s ⊙ (h + b) (layer scale s, the branch's last bias b), y = LN(out)·γ + β.
+ */
+MIMTF_CLONES static void residual_layer_norm_rows(const float* restrict x, const float* restrict h,
+    const float* restrict bias, const float* restrict scale, const float* restrict g, const float* restrict b,
+    float* restrict out, float* restrict y, float* restrict mean, float* restrict rstd, int64_t n, int64_t d,
+    float eps) {
+  for (int64_t i = 0; i < n; i++) {
+    const float* xr = x + i * d;
+    const float* hr = h + i * d;
+    float* o = out + i * d;
+    float* yr = y + i * d;
+    float s = 0.f;
+    for (int64_t j = 0; j < d; j++) {
+      o[j] = xr[j] + scale[j] * (hr[j] + bias[j]);
+      s += o[j];
+    }
+    float mu = s / (float) d;
+    float v = 0.f;
+    for (int64_t j = 0; j < d; j++) {
+      float c = o[j] - mu;
+      v += c * c;
+    }
+    float r = 1.f / sqrtf(v / (float) d + eps);
+    for (int64_t j = 0; j < d; j++) yr[j] = (o[j] - mu) * r * g[j] + b[j];
+    mean[i] = mu;
+    rstd[i] = r;
+  }
+}
+
+/*
+ * Its gradient: the residual stream's gradient t = dout + LN'(dy) (LayerNorm's closed form, as
+ * layer_norm_grad_rows) is dx; dh = s ⊙ t; the column sums db = Σ s ⊙ t, ds = Σ (h + b) ⊙ t,
+ * dγ = Σ dy·x̂, dβ = Σ dy go to acc ([4][d]: db, ds, dγ, dβ).
+ */
+MIMTF_CLONES static void residual_layer_norm_grad_rows(const float* restrict dout, const float* restrict dy,
+    const float* restrict h, const float* restrict bias, const float* restrict scale, const float* restrict gamma,
+    const float* restrict out, const float* restrict mean, const float* restrict rstd, float* restrict dx,
+    float* restrict dh, float* restrict acc, int64_t n, int64_t d) {
+  float* restrict dbias = acc;
+  float* restrict dscale = acc + d;
+  float* restrict dg = acc + 2 * d;
+  float* restrict db = acc + 3 * d;
+  memset(acc, 0, sizeof(float) * 4 * d);
+  for (int64_t i = 0; i < n; i++) {
+    const float* dyr = dy + i * d;
+    const float* or_ = out + i * d;
+    float mu = mean[i];
+    float r = rstd[i];
+    float sg = 0.f;
+    float sgx = 0.f;
+    for (int64_t j = 0; j < d; j++) {
+      float xh = (or_[j] - mu) * r;
+      float gj = dyr[j] * gamma[j];
+      sg += gj;
+      sgx += gj * xh;
+      dg[j] += dyr[j] * xh;
+      db[j] += dyr[j];
+    }
+    float mg = sg / (float) d;
+    float mgx = sgx / (float) d;
+    const float* dor = dout + i * d;
+    const float* hr = h + i * d;
+    float* dxr = dx + i * d;
+    float* dhr = dh + i * d;
+    for (int64_t j = 0; j < d; j++) {
+      float xh = (or_[j] - mu) * r;
+      float t = dor[j] + r * (dyr[j] * gamma[j] - mg - xh * mgx);
+      float st = scale[j] * t;
+      dxr[j] = t;
+      dhr[j] = st;
+      dbias[j] += st;
+      dscale[j] += (hr[j] + bias[j]) * t;
+    }
+  }
+}
+
 /* GELU(z) = z·Φ(z), Φ(z) = ½(1 + erf(z/√2)) (exact, as PyTorch's nn.GELU), on z = x + b. */
 MIMTF_CLONES static void bias_gelu_rows(const float* restrict x, const float* restrict b, float* restrict y,
     int64_t n, int64_t h) {
@@ -293,6 +381,36 @@ static void layer_norm_grad_part(void* a, int64_t r0, int64_t r1, int part) {
   int64_t d = p->d;
   layer_norm_grad_rows(p->dy + r0 * d, p->x + r0 * d, p->gamma, p->mean + r0, p->rstd + r0, p->dx + r0 * d,
       p->partial + (int64_t) part * 2 * d, p->partial + (int64_t) part * 2 * d + d, r1 - r0, d);
+}
+
+typedef struct {
+  const float *x, *h, *bias, *scale, *g, *b;
+  float *out, *y, *mean, *rstd;
+  int64_t d;
+  float eps;
+} ResidualLayerNormArgs;
+
+static void residual_layer_norm_part(void* a, int64_t r0, int64_t r1, int part) {
+  (void) part;
+  ResidualLayerNormArgs* p = (ResidualLayerNormArgs*) a;
+  int64_t d = p->d;
+  residual_layer_norm_rows(p->x + r0 * d, p->h + r0 * d, p->bias, p->scale, p->g, p->b, p->out + r0 * d,
+      p->y + r0 * d, p->mean + r0, p->rstd + r0, r1 - r0, d, p->eps);
+}
+
+/* partial: per part, db, ds, dγ, dβ ([parts][4][d]). */
+typedef struct {
+  const float *dout, *dy, *h, *bias, *scale, *gamma, *out, *mean, *rstd;
+  float *dx, *dh, *partial;
+  int64_t d;
+} ResidualLayerNormGradArgs;
+
+static void residual_layer_norm_grad_part(void* a, int64_t r0, int64_t r1, int part) {
+  ResidualLayerNormGradArgs* p = (ResidualLayerNormGradArgs*) a;
+  int64_t d = p->d;
+  residual_layer_norm_grad_rows(p->dout + r0 * d, p->dy + r0 * d, p->h + r0 * d, p->bias, p->scale, p->gamma,
+      p->out + r0 * d, p->mean + r0, p->rstd + r0, p->dx + r0 * d, p->dh + r0 * d, p->partial + (int64_t) part * 4 * d,
+      r1 - r0, d);
 }
 
 typedef struct { const float *x, *b; float* y; int64_t h; } BiasGeluArgs;
@@ -354,9 +472,9 @@ static void delete_all(TF_Tensor** t, int n) {
 }
 
 static int check_2d(TF_OpKernelContext* ctx, TF_Tensor* x, TF_Tensor* gamma, TF_Status* st, int64_t* rows,
-    int64_t* width) {
+    int64_t* width, const char* what) {
   if (TF_NumDims(x) != 2 || TF_NumDims(gamma) != 1 || TF_Dim(gamma, 0) != TF_Dim(x, 1)) {
-    TF_SetStatus(st, MIMTF_TF_INVALID_ARGUMENT, "MimtfLayerNorm: x must be [rows, width] and gamma, beta [width]");
+    TF_SetStatus(st, MIMTF_TF_INVALID_ARGUMENT, what);
     TF_OpKernelContext_Failure(ctx, st);
     return 0;
   }
@@ -383,7 +501,8 @@ static void layer_norm_compute(void* attrs, TF_OpKernelContext* ctx) {
   TF_Tensor* in[3];
   TF_Tensor* out[3] = {NULL, NULL, NULL};
   int64_t n, d;
-  if (get_inputs(ctx, in, 3, st) && check_2d(ctx, in[0], in[1], st, &n, &d)
+  if (get_inputs(ctx, in, 3, st) && check_2d(ctx, in[0], in[1], st, &n, &d,
+      "MimtfLayerNorm: x must be [rows, width] and gamma, beta [width]")
       && check_shape(ctx, in[2], 1, d, 0, st, "MimtfLayerNorm: beta must be [width]")) {
     int64_t dims[2] = {n, d};
     out[0] = TF_AllocateOutput(ctx, 0, MIMTF_TF_FLOAT, dims, 2, sizeof(float) * n * d, st);
@@ -414,7 +533,8 @@ static void layer_norm_grad_compute(void* unused, TF_OpKernelContext* ctx) {
   TF_Tensor* in[5]; /* dy, x, gamma, mean, rstd */
   TF_Tensor* out[3] = {NULL, NULL, NULL};
   int64_t n, d;
-  if (get_inputs(ctx, in, 5, st) && check_2d(ctx, in[1], in[2], st, &n, &d)
+  if (get_inputs(ctx, in, 5, st) && check_2d(ctx, in[1], in[2], st, &n, &d,
+      "MimtfLayerNormGrad: x must be [rows, width] and gamma [width]")
       && check_shape(ctx, in[0], 2, n, d, st, "MimtfLayerNormGrad: dy must have x's shape")
       && check_shape(ctx, in[3], 1, n, 0, st, "MimtfLayerNormGrad: mean must be [rows of x]")
       && check_shape(ctx, in[4], 1, n, 0, st, "MimtfLayerNormGrad: rstd must be [rows of x]")) {
@@ -450,6 +570,85 @@ static void layer_norm_grad_compute(void* unused, TF_OpKernelContext* ctx) {
   }
   delete_all(out, 3);
   delete_all(in, 5);
+  TF_DeleteStatus(st);
+}
+
+/* MimtfResidualLayerNorm(x, h, bias, scale, γ, β) -> out, y, μ, r. */
+static void residual_layer_norm_compute(void* attrs, TF_OpKernelContext* ctx) {
+  float eps = ((LayerNormAttrs*) attrs)->epsilon;
+  TF_Status* st = TF_NewStatus();
+  TF_Tensor* in[6]; /* x, h, bias, scale, gamma, beta */
+  TF_Tensor* out[4] = {NULL, NULL, NULL, NULL};
+  int64_t n, d;
+  if (get_inputs(ctx, in, 6, st) && check_2d(ctx, in[0], in[4], st, &n, &d,
+      "MimtfResidualLayerNorm: x must be [rows, width] and gamma [width]")
+      && check_shape(ctx, in[1], 2, n, d, st, "MimtfResidualLayerNorm: h must have x's shape")
+      && check_shape(ctx, in[2], 1, d, 0, st, "MimtfResidualLayerNorm: bias must be [width]")
+      && check_shape(ctx, in[3], 1, d, 0, st, "MimtfResidualLayerNorm: scale must be [width]")
+      && check_shape(ctx, in[5], 1, d, 0, st, "MimtfResidualLayerNorm: beta must be [width]")) {
+    int64_t dims[2] = {n, d};
+    for (int o = 0; o < 4 && TF_GetCode(st) == MIMTF_TF_OK; o++) {
+      out[o] = TF_AllocateOutput(ctx, o, MIMTF_TF_FLOAT, dims, o < 2 ? 2 : 1, sizeof(float) * n * (o < 2 ? d : 1), st);
+    }
+    if (TF_GetCode(st) != MIMTF_TF_OK) {
+      TF_OpKernelContext_Failure(ctx, st);
+    } else {
+      ResidualLayerNormArgs args = {(const float*) TF_TensorData(in[0]), (const float*) TF_TensorData(in[1]),
+          (const float*) TF_TensorData(in[2]), (const float*) TF_TensorData(in[3]), (const float*) TF_TensorData(in[4]),
+          (const float*) TF_TensorData(in[5]), (float*) TF_TensorData(out[0]), (float*) TF_TensorData(out[1]),
+          (float*) TF_TensorData(out[2]), (float*) TF_TensorData(out[3]), d, eps};
+      parallel_rows(residual_layer_norm_part, &args, n, row_parts(n, d));
+    }
+  }
+  delete_all(out, 4);
+  delete_all(in, 6);
+  TF_DeleteStatus(st);
+}
+
+/* MimtfResidualLayerNormGrad(dout, dy, h, bias, scale, γ, out, μ, r) -> dx, dh, dbias, dscale, dγ, dβ. */
+static void residual_layer_norm_grad_compute(void* unused, TF_OpKernelContext* ctx) {
+  (void) unused;
+  TF_Status* st = TF_NewStatus();
+  TF_Tensor* in[9];
+  TF_Tensor* out[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
+  int64_t n, d;
+  if (get_inputs(ctx, in, 9, st) && check_2d(ctx, in[2], in[5], st, &n, &d,
+      "MimtfResidualLayerNormGrad: h must be [rows, width] and gamma [width]")
+      && check_shape(ctx, in[0], 2, n, d, st, "MimtfResidualLayerNormGrad: dout must have h's shape")
+      && check_shape(ctx, in[1], 2, n, d, st, "MimtfResidualLayerNormGrad: dy must have h's shape")
+      && check_shape(ctx, in[3], 1, d, 0, st, "MimtfResidualLayerNormGrad: bias must be [width]")
+      && check_shape(ctx, in[4], 1, d, 0, st, "MimtfResidualLayerNormGrad: scale must be [width]")
+      && check_shape(ctx, in[6], 2, n, d, st, "MimtfResidualLayerNormGrad: out must have h's shape")
+      && check_shape(ctx, in[7], 1, n, 0, st, "MimtfResidualLayerNormGrad: mean must be [rows of h]")
+      && check_shape(ctx, in[8], 1, n, 0, st, "MimtfResidualLayerNormGrad: rstd must be [rows of h]")) {
+    int64_t dims[2] = {n, d};
+    int64_t wdims[1] = {d};
+    for (int o = 0; o < 6 && TF_GetCode(st) == MIMTF_TF_OK; o++) {
+      out[o] = o < 2 ? TF_AllocateOutput(ctx, o, MIMTF_TF_FLOAT, dims, 2, sizeof(float) * n * d, st)
+                     : TF_AllocateOutput(ctx, o, MIMTF_TF_FLOAT, wdims, 1, sizeof(float) * d, st);
+    }
+    if (TF_GetCode(st) != MIMTF_TF_OK) {
+      TF_OpKernelContext_Failure(ctx, st);
+    } else {
+      int parts = row_parts(n, d);
+      float* partial = (float*) malloc(sizeof(float) * (size_t) parts * 4 * (size_t) d);
+      if (partial == NULL) {
+        TF_SetStatus(st, 8 /* TF_RESOURCE_EXHAUSTED */, "MimtfResidualLayerNormGrad: out of memory");
+        TF_OpKernelContext_Failure(ctx, st);
+      } else {
+        ResidualLayerNormGradArgs args = {(const float*) TF_TensorData(in[0]), (const float*) TF_TensorData(in[1]),
+            (const float*) TF_TensorData(in[2]), (const float*) TF_TensorData(in[3]), (const float*) TF_TensorData(in[4]),
+            (const float*) TF_TensorData(in[5]), (const float*) TF_TensorData(in[6]), (const float*) TF_TensorData(in[7]),
+            (const float*) TF_TensorData(in[8]), (float*) TF_TensorData(out[0]), (float*) TF_TensorData(out[1]),
+            partial, d};
+        parallel_rows(residual_layer_norm_grad_part, &args, n, parts);
+        for (int k = 0; k < 4; k++) sum_parts(partial, parts, 4 * d, k * d, d, (float*) TF_TensorData(out[2 + k]));
+        free(partial);
+      }
+    }
+  }
+  delete_all(out, 6);
+  delete_all(in, 9);
   TF_DeleteStatus(st);
 }
 
@@ -568,5 +767,19 @@ __attribute__((constructor)) static void mimtf_ops_init(void) {
       bias_gelu_grad_shape, st);
   if (TF_GetCode(st) == MIMTF_TF_OK) register_kernel("MimtfBiasGeluGrad", no_attrs_create, bias_gelu_grad_compute,
       no_attrs_delete, st);
+  static const char* rlIn[] = {"x: float", "h: float", "bias: float", "scale: float", "gamma: float", "beta: float"};
+  static const char* rlOut[] = {"out: float", "y: float", "mean: float", "rstd: float"};
+  if (TF_GetCode(st) == MIMTF_TF_OK) register_op("MimtfResidualLayerNorm", rlIn, 6, rlOut, 4,
+      "epsilon: float = 1e-6", residual_layer_norm_shape, st);
+  if (TF_GetCode(st) == MIMTF_TF_OK) register_kernel("MimtfResidualLayerNorm", layer_norm_create,
+      residual_layer_norm_compute, layer_norm_delete, st);
+  static const char* rlgIn[] = {"dout: float", "dy: float", "h: float", "bias: float", "scale: float", "gamma: float",
+      "out: float", "mean: float", "rstd: float"};
+  static const char* rlgOut[] = {"dx: float", "dh: float", "dbias: float", "dscale: float", "dgamma: float",
+      "dbeta: float"};
+  if (TF_GetCode(st) == MIMTF_TF_OK) register_op("MimtfResidualLayerNormGrad", rlgIn, 9, rlgOut, 6, NULL,
+      residual_layer_norm_grad_shape, st);
+  if (TF_GetCode(st) == MIMTF_TF_OK) register_kernel("MimtfResidualLayerNormGrad", no_attrs_create,
+      residual_layer_norm_grad_compute, no_attrs_delete, st);
   TF_DeleteStatus(st);
 }

@@ -69,7 +69,12 @@ final class BenchCommand implements Runnable {
         + "(training.fused_bias_gelu).")
     boolean fusedBiasGelu;
 
-    @Option(names = "--fused", description = "Both: --fused-layer-norm and --fused-bias-gelu.")
+    @Option(names = "--onednn-batch-products", description = "Attention's batched products as oneDNN's kernel "
+        + "(training.onednn_batch_products).")
+    boolean oneDnnBatchProducts;
+
+    @Option(names = "--fused", description = "All three: --fused-layer-norm, --fused-bias-gelu and "
+        + "--onednn-batch-products.")
     boolean fused;
 
     @Option(names = "--profile", description = "Instead of timing: trace --steps steps (after --warmup) with TF's "
@@ -79,7 +84,8 @@ final class BenchCommand implements Runnable {
     @Override
     public void run() {
       TrainingConfig t = TrainingConfig.newBuilder().setXla(xla).setIntraOpThreads(intra).setInterOpThreads(inter)
-          .setDevices(devices).setFusedLayerNorm(fusedLayerNorm || fused).setFusedBiasGelu(fusedBiasGelu || fused).build();
+          .setDevices(devices).setFusedLayerNorm(fusedLayerNorm || fused).setFusedBiasGelu(fusedBiasGelu || fused)
+          .setOnednnBatchProducts(oneDnnBatchProducts || fused).build();
       Compute.Precision p;
       try {
         p = Compute.Precision.valueOf(precision.toUpperCase());

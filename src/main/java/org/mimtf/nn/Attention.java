@@ -5,7 +5,6 @@ import org.mimtf.config.proto.ModelConfig;
 import org.tensorflow.Operand;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.op.Ops;
-import org.tensorflow.op.core.Gather;
 import org.tensorflow.types.TFloat32;
 
 /**
@@ -26,7 +25,12 @@ public final class Attention {
   private final int heads;
 
   /** What one attention call produced, including what token reducers read. */
-  public record Output(Operand<TFloat32> out, Operand<TFloat32> keys, Operand<TFloat32> probs) {}
+  /**
+   * {@code out} = {@code beforeBias} + the projection's bias; a fused residual step takes the two
+   * apart (an unused {@code out} is pruned from the run).
+   */
+  public record Output(Operand<TFloat32> out, Operand<TFloat32> keys, Operand<TFloat32> probs,
+      Operand<TFloat32> beforeBias) {}
 
   private Attention(Dense qkv, Param qBias, Param vBias, Dense proj, int width, int heads) {
     this.qkv = qkv;
@@ -73,9 +77,12 @@ public final class Attention {
     // [B, T, 3, h, dh] -> [3, B, h, T, dh]
     Operand<TFloat32> t = tf.linalg.transpose(tf.reshape(y, tf.constant(new int[] {-1, tokens, 3, heads, dh})),
         tf.constant(new int[] {2, 0, 3, 1, 4}));
-    Operand<TFloat32> q = tf.math.mul(part(tf, t, 0), tf.constant((float) (1.0 / Math.sqrt(dh))));
-    Operand<TFloat32> k = part(tf, t, 1);
-    Operand<TFloat32> v = part(tf, t, 2);
+    // one Unpack (its gradient one Pack) rather than a Gather per part, whose gradients are an
+    // UnsortedSegmentSum each over the whole [3, B, h, T, dh] tensor, added up
+    List<org.tensorflow.Output<TFloat32>> qkv3 = tf.unstack(t, 3L).output();
+    Operand<TFloat32> q = tf.math.mul(qkv3.get(0), tf.constant((float) (1.0 / Math.sqrt(dh))));
+    Operand<TFloat32> k = qkv3.get(1);
+    Operand<TFloat32> v = qkv3.get(2);
     Operand<TFloat32> logits = c.batchMatMul(tf, q, k, false, true);
     if (bias != null) {
       logits = tf.math.add(logits, bias);
@@ -85,11 +92,8 @@ public final class Attention {
     // [B, h, T, dh] -> [B, T, h, dh] -> [B·T, D]
     Operand<TFloat32> merged = tf.reshape(tf.linalg.transpose(o, tf.constant(new int[] {0, 2, 1, 3})),
         tf.constant(new int[] {-1, width}));
-    return new Output(proj.apply(tf, c, merged), k, probs);
-  }
-
-  private static Operand<TFloat32> part(Ops tf, Operand<TFloat32> t, int i) {
-    return tf.gather(t, tf.constant(i), tf.constant(0), Gather.batchDims(0L));
+    Operand<TFloat32> beforeBias = c.matMul(tf, merged, proj.kernel().read());
+    return new Output(tf.nn.biasAdd(beforeBias, proj.bias().read()), k, probs, beforeBias);
   }
 
   public Dense qkv() {

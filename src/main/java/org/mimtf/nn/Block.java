@@ -24,8 +24,12 @@ public final class Block {
   private final int width;
   private final int salt;
 
-  /** A block's output and its attention (for reducers and diagnostics). */
-  public record Result(TokenState state, Attention.Output attention) {}
+  /**
+   * A block's output and its attention (for reducers and diagnostics); {@code normedNext} is the
+   * next LayerNorm of the output when the block was asked for it and fused it with its last residual
+   * step, else null.
+   */
+  public record Result(TokenState state, Attention.Output attention, Operand<TFloat32> normedNext) {}
 
   private Block(LayerNorm norm1, Attention attn, Param gamma1, LayerNorm norm2, Mlp mlp, Param gamma2, float dropPath,
       int width, int salt) {
@@ -87,6 +91,19 @@ public final class Block {
    */
   public Result apply(Ops tf, Compute c, TokenState in, Operand<TFloat32> bias, Operand<TInt64> dropSeed,
       TokenReducer reducer, int blockIndex) {
+    return apply(tf, c, in, bias, dropSeed, reducer, blockIndex, null, null);
+  }
+
+  /**
+   * As above, in a chain of blocks: {@code normedIn} is {@code LN₁(in)} made by the previous block
+   * (or null), and {@code nextNorm} the LayerNorm that will read this block's output (the next
+   * block's LN₁ or the encoder's final norm; or null). Where {@link Compute#fusedResidual()} holds and
+   * drop path is off, each residual step is fused with the LayerNorm after it ({@link
+   * FusedResidualLayerNorm}): x + γ₁ ⊙ Attn with LN₂ (unless the reducer acts in between), x + γ₂ ⊙
+   * MLP with {@code nextNorm}, whose result is {@link Result#normedNext}.
+   */
+  public Result apply(Ops tf, Compute c, TokenState in, Operand<TFloat32> bias, Operand<TInt64> dropSeed,
+      TokenReducer reducer, int blockIndex, Operand<TFloat32> normedIn, LayerNorm nextNorm) {
     int t = in.tokens();
     Operand<TFloat32> attnBias = bias;
     if (reducer != null && reducer.proportionalAttention() && in.sizes() != null) {
@@ -94,16 +111,42 @@ public final class Block {
       Operand<TFloat32> logSize = tf.reshape(tf.math.log(in.sizes()), tf.constant(new int[] {-1, 1, 1, t}));
       attnBias = attnBias == null ? logSize : tf.math.add(attnBias, logSize);
     }
-    Attention.Output a = attn.apply(tf, c, norm1.apply(tf, c, in.rows()), t, attnBias);
-    Operand<TFloat32> x = tf.math.add(in.rows(), residual(tf, scale(tf, a.out(), gamma1), t, dropSeed, 0));
-    TokenState state = in.withRows(x);
-    if (reducer != null && reducer.appliesTo(blockIndex)) {
-      state = reducer.reduce(tf, c, state, a, blockIndex);
+    boolean fuse = c.fusedResidual() && (dropPath <= 0f || dropSeed == null);
+    Attention.Output a = attn.apply(tf, c, normedIn != null ? normedIn : norm1.apply(tf, c, in.rows()), t, attnBias);
+    boolean reduces = reducer != null && reducer.appliesTo(blockIndex);
+    TokenState state;
+    Operand<TFloat32> normed2 = null;
+    if (fuse && !reduces) {
+      FusedResidualLayerNorm.Output r = norm2.afterResidual(tf, in.rows(), a.beforeBias(),
+          attn.proj().bias().read(), read(gamma1));
+      state = in.withRows(r.out());
+      normed2 = r.normed();
+    } else {
+      Operand<TFloat32> x = tf.math.add(in.rows(), residual(tf, scale(tf, a.out(), gamma1), t, dropSeed, 0));
+      state = in.withRows(x);
+      if (reduces) {
+        state = reducer.reduce(tf, c, state, a, blockIndex);
+      }
     }
     int t2 = state.tokens();
-    Operand<TFloat32> m = mlp.apply(tf, c, norm2.apply(tf, c, state.rows()));
+    Operand<TFloat32> normedMlpIn = normed2 != null ? normed2 : norm2.apply(tf, c, state.rows());
+    if (fuse && nextNorm != null && mlp.outputBias() != null) {
+      FusedResidualLayerNorm.Output r = nextNorm.afterResidual(tf, state.rows(),
+          mlp.applyBeforeBias(tf, c, normedMlpIn), mlp.outputBias().read(), read(gamma2));
+      return new Result(state.withRows(r.out()), a, r.normed());
+    }
+    Operand<TFloat32> m = mlp.apply(tf, c, normedMlpIn);
     Operand<TFloat32> y = tf.math.add(state.rows(), residual(tf, scale(tf, m, gamma2), t2, dropSeed, 1));
-    return new Result(state.withRows(y), a);
+    return new Result(state.withRows(y), a, null);
+  }
+
+  private static Operand<TFloat32> read(Param p) {
+    return p == null ? null : p.read();
+  }
+
+  /** LN₁, which the previous block may fuse with its last residual step. */
+  public LayerNorm norm1() {
+    return norm1;
   }
 
   private static Operand<TFloat32> scale(Ops tf, Operand<TFloat32> x, Param gamma) {

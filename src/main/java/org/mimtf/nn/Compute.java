@@ -27,16 +27,19 @@ public final class Compute {
   private final boolean fusedLayerNorm;
   private final boolean fusedBiasGelu;
   private final boolean fp32BatchProducts;
+  private final boolean oneDnnBatchProducts;
 
   public Compute(Precision precision) {
-    this(precision, false, false, false);
+    this(precision, false, false, false, false);
   }
 
-  private Compute(Precision precision, boolean fusedLayerNorm, boolean fusedBiasGelu, boolean fp32BatchProducts) {
+  private Compute(Precision precision, boolean fusedLayerNorm, boolean fusedBiasGelu, boolean fp32BatchProducts,
+      boolean oneDnnBatchProducts) {
     this.precision = precision;
     this.fusedLayerNorm = fusedLayerNorm;
     this.fusedBiasGelu = fusedBiasGelu;
     this.fp32BatchProducts = fp32BatchProducts;
+    this.oneDnnBatchProducts = oneDnnBatchProducts;
   }
 
   /**
@@ -45,7 +48,8 @@ public final class Compute {
    * composite ops, which every TensorFlow loads).
    */
   public Compute withFusedLayerNorm(boolean fused) {
-    return new Compute(precision, fused && FusedLayerNorm.available(), fusedBiasGelu, fp32BatchProducts);
+    return new Compute(precision, fused && FusedLayerNorm.available(), fusedBiasGelu, fp32BatchProducts,
+        oneDnnBatchProducts);
   }
 
   /**
@@ -53,7 +57,8 @@ public final class Compute {
    * library is loaded; for CPU training graphs (an export keeps the composite ops).
    */
   public Compute withFusedBiasGelu(boolean fused) {
-    return new Compute(precision, fusedLayerNorm, fused && FusedBiasGelu.available(), fp32BatchProducts);
+    return new Compute(precision, fusedLayerNorm, fused && FusedBiasGelu.available(), fp32BatchProducts,
+        oneDnnBatchProducts);
   }
 
   public boolean fusedBiasGelu() {
@@ -69,7 +74,20 @@ public final class Compute {
    * Devices.compute}); GPUs run bf16 batched products on their tensor cores.
    */
   public Compute withFp32BatchProducts(boolean fp32) {
-    return new Compute(precision, fusedLayerNorm, fusedBiasGelu, fp32);
+    return new Compute(precision, fusedLayerNorm, fusedBiasGelu, fp32, oneDnnBatchProducts);
+  }
+
+  /**
+   * The same with the fp32 batched products as oneDNN's kernel, forward and backward ({@link
+   * OneDnnBatchMatMul}), where this TF build has it and oneDNN is on; for CPU training graphs.
+   */
+  public Compute withOneDnnBatchProducts(boolean oneDnn) {
+    return new Compute(precision, fusedLayerNorm, fusedBiasGelu, fp32BatchProducts,
+        oneDnn && OneDnnBatchMatMul.available());
+  }
+
+  public boolean oneDnnBatchProducts() {
+    return oneDnnBatchProducts;
   }
 
   public boolean fp32BatchProducts() {
@@ -78,6 +96,14 @@ public final class Compute {
 
   public boolean fusedLayerNorm() {
     return fusedLayerNorm;
+  }
+
+  /**
+   * Whether a block's residual step and the LayerNorm after it run as one kernel ({@link
+   * FusedResidualLayerNorm}): with the fused LayerNorm, where mimtf's native library is loaded.
+   */
+  public boolean fusedResidual() {
+    return fusedLayerNorm && FusedLayerNorm.kernel() == FusedLayerNorm.Kernel.NATIVE;
   }
 
   /** {@code (x − μ)/√(σ² + ε)·γ + β} over the last axis; fused for 2-D rows when enabled. */
@@ -119,12 +145,22 @@ public final class Compute {
     return left + "," + right + "->...ik";
   }
 
-  /** Batched {@code a @ b} over leading dimensions (BatchMatMulV3), optionally adjoint. */
+  private Operand<TFloat32> fp32Product(Ops tf, Operand<TFloat32> a, Operand<TFloat32> b, boolean adjA, boolean adjB) {
+    if (oneDnnBatchProducts) {
+      return OneDnnBatchMatMul.apply(tf, a, b, adjA, adjB);
+    }
+    return tf.train.batchMatMul(a, b, TFloat32.class, BatchMatMul.adjX(adjA), BatchMatMul.adjY(adjB));
+  }
+
+  /**
+   * Batched {@code a @ b} over leading dimensions (BatchMatMulV3, or oneDNN's kernel where {@link
+   * #oneDnnBatchProducts()}; the fp32 ones), optionally adjoint.
+   */
   public Operand<TFloat32> batchMatMul(Ops tf, Operand<TFloat32> a, Operand<TFloat32> b, boolean adjA, boolean adjB) {
     BatchMatMul.Options[] o = {BatchMatMul.adjX(adjA), BatchMatMul.adjY(adjB)};
     return switch (precision) {
-      case FP32 -> tf.train.batchMatMul(a, b, TFloat32.class, o);
-      case BF16 -> fp32BatchProducts ? tf.train.batchMatMul(a, b, TFloat32.class, o)
+      case FP32 -> fp32Product(tf, a, b, adjA, adjB);
+      case BF16 -> fp32BatchProducts ? fp32Product(tf, a, b, adjA, adjB)
           : tf.dtypes.cast(tf.train.batchMatMul(tf.dtypes.cast(a, TBfloat16.class),
               tf.dtypes.cast(b, TBfloat16.class), TBfloat16.class, o), TFloat32.class);
       // BatchMatMulV3 has no fp16 CPU kernel in TF 2.16; Einsum (BatchMatMulV2 underneath) has, on

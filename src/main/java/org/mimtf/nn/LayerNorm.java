@@ -38,6 +38,16 @@ public final class LayerNorm {
     return c.layerNorm(tf, x, gamma.read(), beta.read(), eps);
   }
 
+  /**
+   * The residual step {@code out = x + scale ⊙ (h + bias)} and this LayerNorm of it, as one kernel
+   * ({@link FusedResidualLayerNorm}; only where {@link Compute#fusedResidual()}); {@code scale} may be
+   * null.
+   */
+  public FusedResidualLayerNorm.Output afterResidual(Ops tf, Operand<TFloat32> x, Operand<TFloat32> h,
+      Operand<TFloat32> bias, Operand<TFloat32> scale) {
+    return FusedResidualLayerNorm.apply(tf, x, h, bias, scale, gamma.read(), beta.read(), eps);
+  }
+
   /** Parameter-free normalisation over the last axis. */
   public static Operand<TFloat32> normalize(Ops tf, Operand<TFloat32> x, float eps) {
     Operand<org.tensorflow.types.TInt32> axis = tf.constant(-1);

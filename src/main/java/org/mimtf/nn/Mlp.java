@@ -22,10 +22,24 @@ public final class Mlp {
   }
 
   public Operand<TFloat32> apply(Ops tf, Compute c, Operand<TFloat32> x) {
+    return fc2.apply(tf, c, hidden(tf, c, x));
+  }
+
+  /** fc2's product before its bias ({@link #outputBias()}), for a fused residual step. */
+  public Operand<TFloat32> applyBeforeBias(Ops tf, Compute c, Operand<TFloat32> x) {
+    return c.matMul(tf, hidden(tf, c, x), fc2.kernel().read());
+  }
+
+  /** fc2's bias, or null. */
+  public Param outputBias() {
+    return fc2.bias();
+  }
+
+  private Operand<TFloat32> hidden(Ops tf, Compute c, Operand<TFloat32> x) {
     if (c.fusedBiasGelu() && fc1.bias() != null && x.shape().numDimensions() == 2) {
-      return fc2.apply(tf, c, FusedBiasGelu.apply(tf, c.matMul(tf, x, fc1.kernel().read()), fc1.bias().read()));
+      return FusedBiasGelu.apply(tf, c.matMul(tf, x, fc1.kernel().read()), fc1.bias().read());
     }
-    return fc2.apply(tf, c, gelu(tf, fc1.apply(tf, c, x)));
+    return gelu(tf, fc1.apply(tf, c, x));
   }
 
   /** GELU(x) = x · Φ(x) = ½ x (1 + erf(x / √2)), exact (not the tanh approximation). */

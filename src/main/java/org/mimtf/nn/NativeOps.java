@@ -58,11 +58,24 @@ public final class NativeOps {
    */
   static void registerGradient(String op, String gradOp, Function<GraphOperation, List<Output<?>>> inputs,
       int numInputs) {
+    registerGradient(op, gradOp, 1, inputs, numInputs);
+  }
+
+  /**
+   * As above with the incoming gradients of {@code op}'s first {@code gradsIn} outputs first (for an
+   * op with several outputs that feed the graph). TF's gradient builder fills in zeros for an output
+   * no gradient reaches while others do, so each of them is a real tensor here.
+   */
+  static void registerGradient(String op, String gradOp, int gradsIn, Function<GraphOperation, List<Output<?>>> inputs,
+      int numInputs) {
     if (!GRADIENTS.add(op)) {
       return;
     }
     boolean ours = TensorFlow.registerCustomGradient(op, (tf, fwd, dys) -> {
-      var b = tf.scope().opBuilder(gradOp, gradOp.replace("Mimtf", "")).addInput(dys.get(0).asOutput());
+      var b = tf.scope().opBuilder(gradOp, gradOp.replace("Mimtf", ""));
+      for (int k = 0; k < gradsIn; k++) {
+        b.addInput(dys.get(k).asOutput());
+      }
       for (Output<?> in : inputs.apply(fwd)) {
         b.addInput(in);
       }

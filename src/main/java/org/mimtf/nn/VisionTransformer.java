@@ -258,18 +258,24 @@ public final class VisionTransformer {
     Operand<TFloat32> shared = sharedRelativeBias(tf);
     List<Operand<TFloat32>> outs = new ArrayList<>();
     List<Attention.Output> atts = new ArrayList<>();
+    // Each block may hand the next its LN₁ (and the last one the final norm), fused with its last
+    // residual step (Block.apply, Compute.fusedResidual); null where it did not.
+    Operand<TFloat32> normedNext = null;
     for (int i = 0; i < blocks.size(); i++) {
       Operand<TFloat32> bias = blockRelBias.isEmpty() ? shared : blockRelBias.get(i).bias(tf);
       if (bias != null) {
         checkState(state.tokens() == n + 1, "relative position bias needs all %s tokens, block %s has %s", n + 1, i,
             state.tokens());
       }
-      Block.Result r = blocks.get(i).apply(tf, c, state, bias, in.dropSeed, in.reducer, i);
+      LayerNorm next = i + 1 < blocks.size() ? blocks.get(i + 1).norm1() : norm;
+      Block.Result r = blocks.get(i).apply(tf, c, state, bias, in.dropSeed, in.reducer, i, normedNext, next);
       state = r.state();
+      normedNext = r.normedNext();
       atts.add(r.attention());
       outs.add(tf.reshape(state.rows(), tf.constant(new int[] {-1, state.tokens(), d})));
     }
-    Operand<TFloat32> normed = tf.reshape(norm.apply(tf, c, state.rows()), tf.constant(new int[] {-1, state.tokens(), d}));
+    Operand<TFloat32> finalRows = normedNext != null ? normedNext : norm.apply(tf, c, state.rows());
+    Operand<TFloat32> normed = tf.reshape(finalRows, tf.constant(new int[] {-1, state.tokens(), d}));
     return new Output(outs, normed, state, atts);
   }
 

@@ -21,7 +21,8 @@ public final class Devices {
 
   /**
    * How a training graph on {@code towers} computes: the recipe's precision, the fused LayerNorm and
-   * bias + GELU kernels when asked for and every tower is a CPU (they have no GPU kernels), and on
+   * bias + GELU kernels and oneDNN's batched products when asked for and every tower is a CPU (they
+   * have no GPU kernels), and on
    * CPU the batched (attention) products in fp32 under bf16 ({@link
    * org.mimtf.nn.Compute#withFp32BatchProducts}).
    */
@@ -29,7 +30,7 @@ public final class Devices {
     org.mimtf.nn.Compute c = new org.mimtf.nn.Compute(org.mimtf.nn.Compute.Precision.valueOf(t.getPrecision().name()));
     boolean cpuOnly = towers.stream().allMatch(d -> d.toUpperCase(java.util.Locale.ROOT).contains("CPU"));
     return c.withFusedLayerNorm(t.getFusedLayerNorm() && cpuOnly).withFusedBiasGelu(t.getFusedBiasGelu() && cpuOnly)
-        .withFp32BatchProducts(cpuOnly);
+        .withFp32BatchProducts(cpuOnly).withOneDnnBatchProducts(t.getOnednnBatchProducts() && cpuOnly);
   }
 
   /** Tower devices for a {@code training.devices} value. */
