@@ -61,21 +61,26 @@ final class BenchCommand implements Runnable {
         + "for this run, e.g. remapping=off or auto_mixed_precision_onednn_bfloat16=on.")
     String rewriter = "";
 
-    @Option(names = "--fused-layer-norm", description = "LayerNorm as one kernel with a closed-form gradient "
-        + "(training.fused_layer_norm: mimtf's native kernels where built, else oneDNN's).")
+    @Option(names = "--fused-layer-norm", negatable = true, defaultValue = "true", fallbackValue = "true",
+        description = "LayerNorm (and the residual step before it) as one kernel with a closed-form gradient "
+        + "(training.fused_layer_norm, on by default; --no-fused-layer-norm: the composite ops).")
     boolean fusedLayerNorm;
 
-    @Option(names = "--fused-bias-gelu", description = "The MLP's bias + GELU as one native kernel "
-        + "(training.fused_bias_gelu).")
+    @Option(names = "--fused-bias-gelu", negatable = true, defaultValue = "true", fallbackValue = "true",
+        description = "The MLP's bias + GELU as one native kernel (training.fused_bias_gelu, on by default).")
     boolean fusedBiasGelu;
 
-    @Option(names = "--onednn-batch-products", description = "Attention's batched products as oneDNN's kernel "
-        + "(training.onednn_batch_products).")
+    @Option(names = "--onednn-batch-products", negatable = true, defaultValue = "true", fallbackValue = "true",
+        description = "Attention's batched products as oneDNN's kernel (training.onednn_batch_products, on by "
+        + "default).")
     boolean oneDnnBatchProducts;
 
-    @Option(names = "--fused", description = "All three: --fused-layer-norm, --fused-bias-gelu and "
-        + "--onednn-batch-products.")
+    @Option(names = "--fused", description = "All three on (the default; kept for scripts).")
     boolean fused;
+
+    @Option(names = "--composite", description = "All three off: TF's composite ops, as every recipe before "
+        + "2026-12-08 (a before/after row).")
+    boolean composite;
 
     @Option(names = "--profile", description = "Instead of timing: trace --steps steps (after --warmup) with TF's "
         + "step stats and print the time by model part (forward/backward) and by executed op type.")
@@ -84,8 +89,9 @@ final class BenchCommand implements Runnable {
     @Override
     public void run() {
       TrainingConfig t = TrainingConfig.newBuilder().setXla(xla).setIntraOpThreads(intra).setInterOpThreads(inter)
-          .setDevices(devices).setFusedLayerNorm(fusedLayerNorm || fused).setFusedBiasGelu(fusedBiasGelu || fused)
-          .setOnednnBatchProducts(oneDnnBatchProducts || fused).build();
+          .setDevices(devices).setFusedLayerNorm((fusedLayerNorm || fused) && !composite)
+          .setFusedBiasGelu((fusedBiasGelu || fused) && !composite)
+          .setOnednnBatchProducts((oneDnnBatchProducts || fused) && !composite).build();
       Compute.Precision p;
       try {
         p = Compute.Precision.valueOf(precision.toUpperCase());

@@ -27,6 +27,9 @@ public final class TaskServer {
 
   /** Starts this process's server; a port that cannot be bound is the user's problem, named. */
   public static Server start(ClusterSpec spec, ConfigProto sessionConfig) {
+    // mimtf's own CPU kernels must be registered in every task that may run a tower's ops (the
+    // chief's graph names them; a task without them answers "Op type not registered")
+    org.mimtf.nn.NativeOps.available();
     Server server;
     try {
       server = new Server(spec.serverDef(sessionConfig));

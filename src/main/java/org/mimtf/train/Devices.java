@@ -20,15 +20,16 @@ public final class Devices {
   private Devices() {}
 
   /**
-   * How a training graph on {@code towers} computes: the recipe's precision, the fused LayerNorm and
-   * bias + GELU kernels and oneDNN's batched products when asked for and every tower is a CPU (they
-   * have no GPU kernels), and on
-   * CPU the batched (attention) products in fp32 under bf16 ({@link
-   * org.mimtf.nn.Compute#withFp32BatchProducts}).
+   * How a training graph on {@code towers} computes: the recipe's precision; mimtf's fused CPU kernels
+   * (LayerNorm, residual + LayerNorm, bias + GELU) and oneDNN's batched products, as the recipe asks
+   * (all on by default), when the graph runs on CPUs only (they have no GPU kernels); and on CPU the
+   * batched (attention) products in fp32 under bf16 ({@link org.mimtf.nn.Compute#withFp32BatchProducts}).
    */
   public static org.mimtf.nn.Compute compute(org.mimtf.config.proto.TrainingConfig t, List<String> towers) {
     org.mimtf.nn.Compute c = new org.mimtf.nn.Compute(org.mimtf.nn.Compute.Precision.valueOf(t.getPrecision().name()));
-    boolean cpuOnly = towers.stream().allMatch(d -> d.toUpperCase(java.util.Locale.ROOT).contains("CPU"));
+    // one tower with TF's default placement runs on the GPU when there is one
+    boolean cpuOnly = towers.isEmpty() ? t.getDevices().trim().equals("cpu") || gpuCount() == 0
+        : towers.stream().allMatch(d -> d.toUpperCase(java.util.Locale.ROOT).contains("CPU"));
     return c.withFusedLayerNorm(t.getFusedLayerNorm() && cpuOnly).withFusedBiasGelu(t.getFusedBiasGelu() && cpuOnly)
         .withFp32BatchProducts(cpuOnly).withOneDnnBatchProducts(t.getOnednnBatchProducts() && cpuOnly);
   }
