@@ -198,25 +198,50 @@ static void parallel_rows(RowsFn fn, void* args, int64_t n, int parts) {
 
 #define MIMTF_CLONES __attribute__((target_clones("arch=x86-64-v4", "default")))
 
-/* y = (x − μ)·r·γ + β per row, r = 1/√(σ² + ε) with the biased variance (as LayerNorm's). */
+/*
+ * One row's LayerNorm: y = (x − μ)·r·γ + β, r = 1/√(σ² + ε) with the biased variance (as LayerNorm's);
+ * inlined into each kernel's clones, so it is vectorised for each target.
+ */
+static inline __attribute__((always_inline)) void layer_norm_row(const float* restrict xr, const float* restrict g,
+    const float* restrict b, float* restrict yr, int64_t d, float eps, float* mean, float* rstd) {
+  float s = 0.f;
+  for (int64_t j = 0; j < d; j++) s += xr[j];
+  float mu = s / (float) d;
+  float v = 0.f;
+  for (int64_t j = 0; j < d; j++) {
+    float c = xr[j] - mu;
+    v += c * c;
+  }
+  float r = 1.f / sqrtf(v / (float) d + eps);
+  for (int64_t j = 0; j < d; j++) yr[j] = (xr[j] - mu) * r * g[j] + b[j];
+  *mean = mu;
+  *rstd = r;
+}
+
+/*
+ * One row of LayerNorm's backward pass, first half: with x̂ = (x − μ)·r and g = dy·γ, the row means
+ * mean(g) and mean(g·x̂), and dγ += dy·x̂, dβ += dy.
+ */
+static inline __attribute__((always_inline)) void layer_norm_grad_row_sums(const float* restrict dyr,
+    const float* restrict xr, const float* restrict gamma, float mu, float r, float* restrict dg, float* restrict db,
+    int64_t d, float* mg, float* mgx) {
+  float sg = 0.f;
+  float sgx = 0.f;
+  for (int64_t j = 0; j < d; j++) {
+    float xh = (xr[j] - mu) * r;
+    float gj = dyr[j] * gamma[j];
+    sg += gj;
+    sgx += gj * xh;
+    dg[j] += dyr[j] * xh;
+    db[j] += dyr[j];
+  }
+  *mg = sg / (float) d;
+  *mgx = sgx / (float) d;
+}
+
 MIMTF_CLONES static void layer_norm_rows(const float* restrict x, const float* restrict g, const float* restrict b,
     float* restrict y, float* restrict mean, float* restrict rstd, int64_t n, int64_t d, float eps) {
-  for (int64_t i = 0; i < n; i++) {
-    const float* xr = x + i * d;
-    float* yr = y + i * d;
-    float s = 0.f;
-    for (int64_t j = 0; j < d; j++) s += xr[j];
-    float mu = s / (float) d;
-    float v = 0.f;
-    for (int64_t j = 0; j < d; j++) {
-      float c = xr[j] - mu;
-      v += c * c;
-    }
-    float r = 1.f / sqrtf(v / (float) d + eps);
-    for (int64_t j = 0; j < d; j++) yr[j] = (xr[j] - mu) * r * g[j] + b[j];
-    mean[i] = mu;
-    rstd[i] = r;
-  }
+  for (int64_t i = 0; i < n; i++) layer_norm_row(x + i * d, g, b, y + i * d, d, eps, mean + i, rstd + i);
 }
 
 /*
@@ -234,18 +259,9 @@ MIMTF_CLONES static void layer_norm_grad_rows(const float* restrict dy, const fl
     float* dxr = dx + i * d;
     float mu = mean[i];
     float r = rstd[i];
-    float sg = 0.f;
-    float sgx = 0.f;
-    for (int64_t j = 0; j < d; j++) {
-      float xh = (xr[j] - mu) * r;
-      float gj = dyr[j] * gamma[j];
-      sg += gj;
-      sgx += gj * xh;
-      dg[j] += dyr[j] * xh;
-      db[j] += dyr[j];
-    }
-    float mg = sg / (float) d;
-    float mgx = sgx / (float) d;
+    float mg;
+    float mgx;
+    layer_norm_grad_row_sums(dyr, xr, gamma, mu, r, dg, db, d, &mg, &mgx);
     for (int64_t j = 0; j < d; j++) {
       float xh = (xr[j] - mu) * r;
       dxr[j] = r * (dyr[j] * gamma[j] - mg - xh * mgx);
@@ -265,22 +281,8 @@ MIMTF_CLONES static void residual_layer_norm_rows(const float* restrict x, const
     const float* xr = x + i * d;
     const float* hr = h + i * d;
     float* o = out + i * d;
-    float* yr = y + i * d;
-    float s = 0.f;
-    for (int64_t j = 0; j < d; j++) {
-      o[j] = xr[j] + scale[j] * (hr[j] + bias[j]);
-      s += o[j];
-    }
-    float mu = s / (float) d;
-    float v = 0.f;
-    for (int64_t j = 0; j < d; j++) {
-      float c = o[j] - mu;
-      v += c * c;
-    }
-    float r = 1.f / sqrtf(v / (float) d + eps);
-    for (int64_t j = 0; j < d; j++) yr[j] = (o[j] - mu) * r * g[j] + b[j];
-    mean[i] = mu;
-    rstd[i] = r;
+    for (int64_t j = 0; j < d; j++) o[j] = xr[j] + scale[j] * (hr[j] + bias[j]);
+    layer_norm_row(o, g, b, y + i * d, d, eps, mean + i, rstd + i);
   }
 }
 
@@ -303,18 +305,9 @@ MIMTF_CLONES static void residual_layer_norm_grad_rows(const float* restrict dou
     const float* or_ = out + i * d;
     float mu = mean[i];
     float r = rstd[i];
-    float sg = 0.f;
-    float sgx = 0.f;
-    for (int64_t j = 0; j < d; j++) {
-      float xh = (or_[j] - mu) * r;
-      float gj = dyr[j] * gamma[j];
-      sg += gj;
-      sgx += gj * xh;
-      dg[j] += dyr[j] * xh;
-      db[j] += dyr[j];
-    }
-    float mg = sg / (float) d;
-    float mgx = sgx / (float) d;
+    float mg;
+    float mgx;
+    layer_norm_grad_row_sums(dyr, or_, gamma, mu, r, dg, db, d, &mg, &mgx);
     const float* dor = dout + i * d;
     const float* hr = h + i * d;
     float* dxr = dx + i * d;

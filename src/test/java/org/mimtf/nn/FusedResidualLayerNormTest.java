@@ -116,25 +116,42 @@ class FusedResidualLayerNormTest {
     List<float[]> fused = forwardAndGrads(true, in, N, D);
     assertClose(forwardAndGrads(false, in, N, D), fused, 2e-5,
         new String[] {"out", "y", "dx", "dh", "db", "ds", "dgamma", "dbeta"});
-    // central differences of the fused forward, for every input (x, h, b, s, γ, β)
-    float step = 1e-2f;
-    for (int k = 0; k < 6; k++) {
-      for (int i = k; i < in[k].length; i += 11) {
-        float[][] plus = in.clone();
-        float[][] minus = in.clone();
-        plus[k] = in[k].clone();
-        minus[k] = in[k].clone();
-        plus[k][i] += step;
-        minus[k][i] -= step;
-        double numeric = (last(forwardAndGrads(true, plus, N, D)) - last(forwardAndGrads(true, minus, N, D))) / (2.0 * step);
-        float analytic = fused.get(2 + k)[i];
-        assertEquals(numeric, analytic, 2e-2 * Math.max(1, Math.abs(numeric)), "input " + k + "[" + i + "] vs finite differences");
+    // central differences of the fused forward, for every input (x, h, b, s, γ, β): one graph, fed
+    try (Graph g = new Graph(); Session sess = new Session(g)) {
+      Ops tf = Ops.create(g);
+      long[][] shapes = {{N, D}, {N, D}, {D}, {D}, {D}, {D}};
+      List<Placeholder<TFloat32>> ph = new ArrayList<>();
+      java.util.Map<Placeholder<TFloat32>, long[]> shapeOf = new java.util.HashMap<>();
+      for (long[] shape : shapes) {
+        Placeholder<TFloat32> p = tf.placeholder(TFloat32.class, Placeholder.shape(Shape.of(shape)));
+        ph.add(p);
+        shapeOf.put(p, shape);
+      }
+      FusedResidualLayerNorm.Output o = FusedResidualLayerNorm.apply(tf, ph.get(0), ph.get(1), ph.get(2), ph.get(3),
+          ph.get(4), ph.get(5), EPS);
+      Operand<TFloat32> loss = tf.math.add(weighted(tf, o.out(), in[6], N, D), weighted(tf, o.normed(), in[7], N, D));
+      float step = 1e-2f;
+      for (int k = 0; k < 6; k++) {
+        for (int i = k; i < in[k].length; i += 11) {
+          double[] at = new double[2];
+          for (int side = 0; side < 2; side++) {
+            java.util.Map<Placeholder<TFloat32>, float[]> feeds = new java.util.HashMap<>();
+            for (int q = 0; q < 6; q++) {
+              float[] v = in[q].clone();
+              if (q == k) {
+                v[i] += side == 0 ? step : -step;
+              }
+              feeds.put(ph.get(q), v);
+            }
+            at[side] = GraphTesting.run(sess, feeds, shapeOf, List.of(loss)).get(0)[0];
+          }
+          double numeric = (at[0] - at[1]) / (2.0 * step);
+          float analytic = fused.get(2 + k)[i];
+          assertEquals(numeric, analytic, 2e-2 * Math.max(1, Math.abs(numeric)),
+              "input " + k + "[" + i + "] vs finite differences");
+        }
       }
     }
-  }
-
-  private static float last(List<float[]> r) {
-    return r.get(r.size() - 1)[0];
   }
 
   @Test
@@ -197,16 +214,16 @@ class FusedResidualLayerNormTest {
         vars.add(p.read());
       }
       var grads = tf.gradients(loss, vars);
-      List<float[]> res = new ArrayList<>();
+      List<Operand<TFloat32>> fetch = new ArrayList<>();
+      fetch.add(out.normed());
+      for (int k = 0; k < vars.size(); k++) {
+        fetch.add((Operand<TFloat32>) (Operand<?>) grads.dy(k));
+      }
+      fetch.add(loss);
       try (Session s = new Session(g)) {
         s.initialize();
-        res.add(GraphTesting.read(s, out.normed()));
-        for (int k = 0; k < vars.size(); k++) {
-          res.add(GraphTesting.read(s, (Operand<TFloat32>) (Operand<?>) grads.dy(k)));
-        }
-        res.add(GraphTesting.read(s, loss));
+        return GraphTesting.run(s, java.util.Map.of(), java.util.Map.of(), fetch); // one run for all
       }
-      return res;
     }
   }
 
