@@ -146,10 +146,26 @@ public final class Compute {
   }
 
   private Operand<TFloat32> fp32Product(Ops tf, Operand<TFloat32> a, Operand<TFloat32> b, boolean adjA, boolean adjB) {
-    if (oneDnnBatchProducts) {
+    if (oneDnnBatchProducts && sameBatch(a, b)) {
       return OneDnnBatchMatMul.apply(tf, a, b, adjA, adjB);
     }
     return tf.train.batchMatMul(a, b, TFloat32.class, BatchMatMul.adjX(adjA), BatchMatMul.adjY(adjB));
+  }
+
+  /** Whether a and b have the same leading (batch) dimensions: OneDnnBatchMatMul's gradient does not broadcast. */
+  private static boolean sameBatch(Operand<TFloat32> a, Operand<TFloat32> b) {
+    int n = a.shape().numDimensions();
+    if (n < 3 || n != b.shape().numDimensions()) {
+      return false;
+    }
+    for (int i = 0; i < n - 2; i++) {
+      long x = a.shape().get(i);
+      long y = b.shape().get(i);
+      if (x != y && x >= 0 && y >= 0) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /**

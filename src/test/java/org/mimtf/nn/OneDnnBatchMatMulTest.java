@@ -87,6 +87,24 @@ class OneDnnBatchMatMulTest {
   }
 
   @Test
+  void broadcastBatchesKeepTfsOp() {
+    // the registered gradient does not reduce over broadcast batch axes, so Compute leaves them to V3
+    assumeTrue(OneDnnBatchMatMul.available(), "oneDNN is off or absent in this TensorFlow build");
+    try (Graph g = new Graph(); Session s = new Session(g)) {
+      Ops tf = Ops.create(g);
+      Compute c = Compute.fp32().withOneDnnBatchProducts(true);
+      var same = c.batchMatMul(tf, tf.constant(new float[2][2][3]), tf.constant(new float[2][3][2]), false, false);
+      assertEquals(true, GraphTesting.hasOp(g, OneDnnBatchMatMul.OP));
+      try (Graph g2 = new Graph()) {
+        Ops tf2 = Ops.create(g2);
+        c.batchMatMul(tf2, tf2.constant(new float[2][2][3]), tf2.constant(new float[1][3][2]), false, false);
+        assertFalse(GraphTesting.hasOp(g2, OneDnnBatchMatMul.OP), "a broadcast batch keeps BatchMatMulV3");
+      }
+      assertEquals(8, GraphTesting.read(s, same).length);
+    }
+  }
+
+  @Test
   void onlyCpuTrainingGraphsAskingForItUseIt() {
     assertFalse(Compute.fp32().oneDnnBatchProducts(), "the default Compute (exports) keeps TF's op");
     var t = org.mimtf.config.proto.TrainingConfig.newBuilder().setOnednnBatchProducts(true).build();
