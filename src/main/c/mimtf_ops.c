@@ -487,6 +487,26 @@ static int check_shape(TF_OpKernelContext* ctx, TF_Tensor* t, int dims, int64_t 
   return ok;
 }
 
+/*
+ * Allocates the kernel's outputs in order, one letter each: 'M' a [rows, width] matrix, 'R' a
+ * [rows] vector (row statistics), 'C' a [width] vector (column sums); on failure reports it and
+ * returns 0.
+ */
+static int allocate_outputs(TF_OpKernelContext* ctx, TF_Tensor** out, const char* kinds, int64_t n, int64_t d,
+    TF_Status* st) {
+  for (int o = 0; kinds[o] != '\0'; o++) {
+    int64_t dims[2] = {kinds[o] == 'C' ? d : n, d};
+    int rank = kinds[o] == 'M' ? 2 : 1;
+    size_t len = sizeof(float) * (size_t) (kinds[o] == 'M' ? n * d : dims[0]);
+    out[o] = TF_AllocateOutput(ctx, o, MIMTF_TF_FLOAT, dims, rank, len, st);
+    if (TF_GetCode(st) != MIMTF_TF_OK) {
+      TF_OpKernelContext_Failure(ctx, st);
+      return 0;
+    }
+  }
+  return 1;
+}
+
 /* MimtfLayerNorm: y, and the row statistics μ and r for MimtfLayerNormGrad. */
 static void layer_norm_compute(void* attrs, TF_OpKernelContext* ctx) {
   float eps = ((LayerNormAttrs*) attrs)->epsilon;
@@ -497,13 +517,7 @@ static void layer_norm_compute(void* attrs, TF_OpKernelContext* ctx) {
   if (get_inputs(ctx, in, 3, st) && check_2d(ctx, in[0], in[1], st, &n, &d,
       "MimtfLayerNorm: x must be [rows, width] and gamma, beta [width]")
       && check_shape(ctx, in[2], 1, d, 0, st, "MimtfLayerNorm: beta must be [width]")) {
-    int64_t dims[2] = {n, d};
-    out[0] = TF_AllocateOutput(ctx, 0, MIMTF_TF_FLOAT, dims, 2, sizeof(float) * n * d, st);
-    if (TF_GetCode(st) == MIMTF_TF_OK) out[1] = TF_AllocateOutput(ctx, 1, MIMTF_TF_FLOAT, dims, 1, sizeof(float) * n, st);
-    if (TF_GetCode(st) == MIMTF_TF_OK) out[2] = TF_AllocateOutput(ctx, 2, MIMTF_TF_FLOAT, dims, 1, sizeof(float) * n, st);
-    if (TF_GetCode(st) != MIMTF_TF_OK) {
-      TF_OpKernelContext_Failure(ctx, st);
-    } else {
+    if (allocate_outputs(ctx, out, "MRR", n, d, st)) {
       const float* x = (const float*) TF_TensorData(in[0]);
       const float* g = (const float*) TF_TensorData(in[1]);
       const float* b = (const float*) TF_TensorData(in[2]);
@@ -531,14 +545,7 @@ static void layer_norm_grad_compute(void* unused, TF_OpKernelContext* ctx) {
       && check_shape(ctx, in[0], 2, n, d, st, "MimtfLayerNormGrad: dy must have x's shape")
       && check_shape(ctx, in[3], 1, n, 0, st, "MimtfLayerNormGrad: mean must be [rows of x]")
       && check_shape(ctx, in[4], 1, n, 0, st, "MimtfLayerNormGrad: rstd must be [rows of x]")) {
-    int64_t dims[2] = {n, d};
-    int64_t wdims[1] = {d};
-    out[0] = TF_AllocateOutput(ctx, 0, MIMTF_TF_FLOAT, dims, 2, sizeof(float) * n * d, st);
-    if (TF_GetCode(st) == MIMTF_TF_OK) out[1] = TF_AllocateOutput(ctx, 1, MIMTF_TF_FLOAT, wdims, 1, sizeof(float) * d, st);
-    if (TF_GetCode(st) == MIMTF_TF_OK) out[2] = TF_AllocateOutput(ctx, 2, MIMTF_TF_FLOAT, wdims, 1, sizeof(float) * d, st);
-    if (TF_GetCode(st) != MIMTF_TF_OK) {
-      TF_OpKernelContext_Failure(ctx, st);
-    } else {
+    if (allocate_outputs(ctx, out, "MCC", n, d, st)) {
       const float* dy = (const float*) TF_TensorData(in[0]);
       const float* x = (const float*) TF_TensorData(in[1]);
       const float* gamma = (const float*) TF_TensorData(in[2]);
@@ -579,13 +586,7 @@ static void residual_layer_norm_compute(void* attrs, TF_OpKernelContext* ctx) {
       && check_shape(ctx, in[2], 1, d, 0, st, "MimtfResidualLayerNorm: bias must be [width]")
       && check_shape(ctx, in[3], 1, d, 0, st, "MimtfResidualLayerNorm: scale must be [width]")
       && check_shape(ctx, in[5], 1, d, 0, st, "MimtfResidualLayerNorm: beta must be [width]")) {
-    int64_t dims[2] = {n, d};
-    for (int o = 0; o < 4 && TF_GetCode(st) == MIMTF_TF_OK; o++) {
-      out[o] = TF_AllocateOutput(ctx, o, MIMTF_TF_FLOAT, dims, o < 2 ? 2 : 1, sizeof(float) * n * (o < 2 ? d : 1), st);
-    }
-    if (TF_GetCode(st) != MIMTF_TF_OK) {
-      TF_OpKernelContext_Failure(ctx, st);
-    } else {
+    if (allocate_outputs(ctx, out, "MMRR", n, d, st)) {
       ResidualLayerNormArgs args = {(const float*) TF_TensorData(in[0]), (const float*) TF_TensorData(in[1]),
           (const float*) TF_TensorData(in[2]), (const float*) TF_TensorData(in[3]), (const float*) TF_TensorData(in[4]),
           (const float*) TF_TensorData(in[5]), (float*) TF_TensorData(out[0]), (float*) TF_TensorData(out[1]),
@@ -614,15 +615,7 @@ static void residual_layer_norm_grad_compute(void* unused, TF_OpKernelContext* c
       && check_shape(ctx, in[6], 2, n, d, st, "MimtfResidualLayerNormGrad: out must have h's shape")
       && check_shape(ctx, in[7], 1, n, 0, st, "MimtfResidualLayerNormGrad: mean must be [rows of h]")
       && check_shape(ctx, in[8], 1, n, 0, st, "MimtfResidualLayerNormGrad: rstd must be [rows of h]")) {
-    int64_t dims[2] = {n, d};
-    int64_t wdims[1] = {d};
-    for (int o = 0; o < 6 && TF_GetCode(st) == MIMTF_TF_OK; o++) {
-      out[o] = o < 2 ? TF_AllocateOutput(ctx, o, MIMTF_TF_FLOAT, dims, 2, sizeof(float) * n * d, st)
-                     : TF_AllocateOutput(ctx, o, MIMTF_TF_FLOAT, wdims, 1, sizeof(float) * d, st);
-    }
-    if (TF_GetCode(st) != MIMTF_TF_OK) {
-      TF_OpKernelContext_Failure(ctx, st);
-    } else {
+    if (allocate_outputs(ctx, out, "MMCCCC", n, d, st)) {
       int parts = row_parts(n, d);
       float* partial = (float*) malloc(sizeof(float) * (size_t) parts * 4 * (size_t) d);
       if (partial == NULL) {
@@ -665,11 +658,7 @@ static void bias_gelu_compute(void* unused, TF_OpKernelContext* ctx) {
   TF_Tensor* out[1] = {NULL};
   int64_t n, h;
   if (get_inputs(ctx, in, 2, st) && check_rows_bias(ctx, in[0], in[1], st, &n, &h)) {
-    int64_t dims[2] = {n, h};
-    out[0] = TF_AllocateOutput(ctx, 0, MIMTF_TF_FLOAT, dims, 2, sizeof(float) * n * h, st);
-    if (TF_GetCode(st) != MIMTF_TF_OK) {
-      TF_OpKernelContext_Failure(ctx, st);
-    } else {
+    if (allocate_outputs(ctx, out, "M", n, h, st)) {
       BiasGeluArgs args = {(const float*) TF_TensorData(in[0]), (const float*) TF_TensorData(in[1]),
           (float*) TF_TensorData(out[0]), h};
       parallel_rows(bias_gelu_part, &args, n, row_parts(n, h));
@@ -689,13 +678,7 @@ static void bias_gelu_grad_compute(void* unused, TF_OpKernelContext* ctx) {
   int64_t n, h;
   if (get_inputs(ctx, in, 3, st) && check_rows_bias(ctx, in[1], in[2], st, &n, &h)
       && check_shape(ctx, in[0], 2, n, h, st, "MimtfBiasGeluGrad: dy must have x's shape")) {
-    int64_t dims[2] = {n, h};
-    int64_t bdims[1] = {h};
-    out[0] = TF_AllocateOutput(ctx, 0, MIMTF_TF_FLOAT, dims, 2, sizeof(float) * n * h, st);
-    if (TF_GetCode(st) == MIMTF_TF_OK) out[1] = TF_AllocateOutput(ctx, 1, MIMTF_TF_FLOAT, bdims, 1, sizeof(float) * h, st);
-    if (TF_GetCode(st) != MIMTF_TF_OK) {
-      TF_OpKernelContext_Failure(ctx, st);
-    } else {
+    if (allocate_outputs(ctx, out, "MC", n, h, st)) {
       int parts = row_parts(n, h);
       float* partial = (float*) malloc(sizeof(float) * (size_t) parts * (size_t) h);
       if (partial == NULL) {
