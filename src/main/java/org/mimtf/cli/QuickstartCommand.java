@@ -27,9 +27,26 @@ final class QuickstartCommand implements Runnable {
   @Option(names = "--graphs", paramLabel = "DIR", description = "Recipe folder, default ${DEFAULT-VALUE}.")
   Path graphs = Path.of("graphs");
 
+  @Option(names = "--precision", paramLabel = "P", defaultValue = "auto", converter = PrecisionConverter.class,
+      description = "auto (default: bf16 where the CPU multiplies bf16 natively, AVX512_BF16 or AMX; else fp32), "
+          + "fp32 or bf16; every training stage of the chain (teacher, tokenizer, pre-training).")
+  Quickstart.Precision precision;
+
+  /** Case-insensitive, so that {@code --precision fp32} and {@code FP32} both work; names the choices. */
+  static final class PrecisionConverter implements picocli.CommandLine.ITypeConverter<Quickstart.Precision> {
+    @Override
+    public Quickstart.Precision convert(String v) {
+      try {
+        return Quickstart.Precision.valueOf(v.trim().toUpperCase(java.util.Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw new picocli.CommandLine.TypeConversionException("--precision '" + v + "': expected auto, fp32 or bf16");
+      }
+    }
+  }
+
   @Override
   public void run() {
-    Recipe r = Quickstart.recipe(method, graphs, overrides);
+    Recipe r = Quickstart.recipe(method, graphs, precision, overrides);
     Quickstart.Result q = Quickstart.run(method, r, graphs, System.out);
     System.out.println("== done in " + Math.round(q.totalSeconds()) + " s");
     System.out.printf("   k-NN top-1:   %.2f%% pre-trained vs %.2f%% random init%n", 100 * q.pretrained().knnTop1(),

@@ -12,11 +12,13 @@ import java.util.List;
 import org.mimtf.config.RecipeLoader;
 import org.mimtf.config.proto.Recipe;
 import org.mimtf.config.proto.SmrConfig;
+import org.mimtf.config.proto.TrainingConfig;
 import org.mimtf.eval.Evaluator;
 import org.mimtf.export.EncoderExporter;
 import org.mimtf.export.Exports;
 import org.mimtf.methods.beitv2.VqkdTokenizer;
 import org.mimtf.tokenizers.CentroidTokenizerBuilder;
+import org.mimtf.train.CpuFeatures;
 import org.mimtf.util.Files2;
 import org.mimtf.util.Json;
 import org.mimtf.util.UserException;
@@ -31,9 +33,11 @@ import org.mimtf.util.UserException;
 public final class Quickstart {
   /** What the chain produced: the export, the run and the probe scores (pre-trained and random init). */
   public record Result(String method, Path export, Path runDir, long steps, double trainSeconds,
-      Evaluator.Scores pretrained, Evaluator.Scores randomInit, Double codebookUsage, double totalSeconds) {
+      Evaluator.Scores pretrained, Evaluator.Scores randomInit, Double codebookUsage, double totalSeconds,
+      TrainingConfig.Precision precision) {
     public Json.Obj json() {
-      Json.Obj o = Json.obj().put("method", method).put("export_dir", export.toString())
+      Json.Obj o = Json.obj().put("method", method).put("precision", precision.name().toLowerCase())
+          .put("export_dir", export.toString())
           .put("knn_top1", pretrained.knnTop1()).put("knn_top1_random_init", randomInit.knnTop1())
           .put("linear_top1", pretrained.linearTop1()).put("linear_top1_random_init", randomInit.linearTop1())
           .put("train_seconds", trainSeconds).put("steps", steps).put("run_dir", runDir.toString())
@@ -45,10 +49,29 @@ public final class Quickstart {
     }
   }
 
+  /**
+   * The arithmetic the chain trains in. {@code AUTO}: bf16 (fp32 master weights and optimizer state)
+   * where the recipe trains on the CPU and the CPU multiplies bf16 natively ({@link
+   * CpuFeatures#nativeBf16}), else fp32. On this project's 2-core AVX512_BF16 machine bf16 takes
+   * 0.70-0.85x the fp32 step time of the small recipes and scores within a 1,000-image test set's
+   * noise of fp32 (README, Results); it is what brings BEiT v2's chain, which trains a teacher first,
+   * under 10 minutes there.
+   */
+  public enum Precision { AUTO, FP32, BF16 }
+
   private Quickstart() {}
 
-  /** The recipe {@code graphs/<method>_fmnist_small.pbtxt} with a fresh time-stamped run directory. */
+  /** {@link #recipe(String, Path, Precision, List)} with {@link Precision#AUTO}. */
   public static Recipe recipe(String method, Path graphs, List<String> overrides) {
+    return recipe(method, graphs, Precision.AUTO, overrides);
+  }
+
+  /**
+   * The recipe {@code graphs/<method>_fmnist_small.pbtxt} with a fresh time-stamped run directory, trained
+   * in {@code precision} (every training stage of the chain: BEiT v2's VQ-KD too); {@code overrides}
+   * come last, so an explicit {@code training.precision} wins.
+   */
+  public static Recipe recipe(String method, Path graphs, Precision precision, List<String> overrides) {
     Path recipeFile = graphs.resolve(method + "_fmnist_small.pbtxt");
     if (!Files.exists(recipeFile)) {
       throw new UserException("no recipe " + recipeFile + " (methods: ccvit, beitv2, conmim, moca, smr; run from "
@@ -56,8 +79,30 @@ public final class Quickstart {
     }
     List<String> o = new ArrayList<>();
     o.add("training.run_dir=runs/quickstart-" + method + "-" + stamp());
+    Recipe plain = RecipeLoader.load(recipeFile, o);
+    o.addAll(precisionOverrides(plain, resolve(precision, plain, CpuFeatures.nativeBf16())));
     o.addAll(overrides);
     return RecipeLoader.load(recipeFile, o);
+  }
+
+  /** {@code AUTO} made concrete for recipe {@code r} on a CPU with or without native bf16. */
+  static TrainingConfig.Precision resolve(Precision p, Recipe r, boolean cpuHasBf16) {
+    return switch (p) {
+      case FP32 -> TrainingConfig.Precision.FP32;
+      case BF16 -> TrainingConfig.Precision.BF16;
+      case AUTO -> cpuHasBf16 && r.getTraining().getDevices().equals("cpu")
+          ? TrainingConfig.Precision.BF16 : TrainingConfig.Precision.FP32;
+    };
+  }
+
+  /** The {@code --set} lines that make every training stage of {@code r} train in {@code p}. */
+  static List<String> precisionOverrides(Recipe r, TrainingConfig.Precision p) {
+    List<String> o = new ArrayList<>();
+    o.add("training.precision=" + p.name());
+    if (r.hasBeitv2()) {
+      o.add("beitv2.tokenizer.training.precision=" + p.name());
+    }
+    return o;
   }
 
   /** Runs the whole chain for {@code r} (from {@link #recipe}), printing progress to {@code out}. */
@@ -65,6 +110,9 @@ public final class Quickstart {
     long t0 = System.nanoTime();
     out.println("== mimtf quickstart: " + method + " on " + r.getData().getSource().getPath());
     out.println("   run directory: " + r.getTraining().getRunDir());
+    out.println("   precision: " + r.getTraining().getPrecision().name().toLowerCase()
+        + (CpuFeatures.nativeBf16() ? " (this CPU multiplies bf16 natively)" : " (this CPU has no native bf16)")
+        + "; --precision fp32|bf16 chooses");
     Double codebookUsage = earlierStages(r, graphs, out);
     out.println("== 2. pre-training, then 3. export");
     Pretraining.Result p = Pretraining.run(r, out);
@@ -86,7 +134,7 @@ public final class Quickstart {
     }
     double total = (System.nanoTime() - t0) / 1e9;
     return new Result(p.method().name(), p.export(), p.summary().runDir(), p.summary().step(),
-        p.summary().trainSeconds(), pre, rnd, codebookUsage, total);
+        p.summary().trainSeconds(), pre, rnd, codebookUsage, total, r.getTraining().getPrecision());
   }
 
   /** The stages before pre-training; returns BEiT v2's codebook usage on the evaluation images, else null. */
@@ -99,7 +147,7 @@ public final class Quickstart {
     }
     if (r.hasBeitv2()) {
       Path teacher = Path.of(r.getBeitv2().getTokenizer().getTeacher().getSavedModelDir());
-      teacher(teacher, "0", graphs, out);
+      teacher(teacher, "0", graphs, r, out);
       out.println("== 1. tokenizer: VQ-KD against the teacher " + teacher);
       var b = VqkdTokenizer.train(r, false, out);
       double usage = VqkdTokenizer.usage(b.savedModel(), r.getEval().getTest(), r.getModel(),
@@ -109,13 +157,16 @@ public final class Quickstart {
       return usage;
     }
     if (r.hasSmr() && r.getSmr().getTarget() == SmrConfig.Target.TEACHER_FEATURES) {
-      teacher(Path.of(r.getSmr().getTeacher().getSavedModelDir()), "1", graphs, out);
+      teacher(Path.of(r.getSmr().getTeacher().getSavedModelDir()), "1", graphs, r, out);
     }
     return null;
   }
 
-  /** Makes the teacher (a small recipe's export, {@link SmallRecipeTeacher}) when {@code teacher} does not exist. */
-  private static void teacher(Path teacher, String stage, Path graphs, PrintStream out) {
+  /**
+   * Makes the teacher (a small recipe's export, {@link SmallRecipeTeacher}) when {@code teacher} does not
+   * exist, in the precision {@code student} trains in.
+   */
+  private static void teacher(Path teacher, String stage, Path graphs, Recipe student, PrintStream out) {
     if (SmallRecipeTeacher.exists(teacher)) {
       out.println("== " + stage + ". teacher: " + teacher + " (frozen)");
       return;
@@ -123,7 +174,8 @@ public final class Quickstart {
     Path file = SmallRecipeTeacher.recipeFor(graphs, teacher);
     out.println("== " + stage + ". teacher: " + teacher + " does not exist; pre-training " + file
         + " to make a mimtf teacher (its export is the teacher)");
-    SmallRecipeTeacher.make(graphs, teacher, "runs/quickstart-teacher-" + stamp(), out);
+    SmallRecipeTeacher.make(graphs, teacher, "runs/quickstart-teacher-" + stamp(),
+        List.of("training.precision=" + student.getTraining().getPrecision().name()), out);
   }
 
   private static String stamp() {

@@ -52,11 +52,17 @@ public final class SmallRecipeTeacher {
    * {@code runDir}.
    */
   public static Path make(Path graphs, Path teacherDir, String runDir, PrintStream out) {
+    return make(graphs, teacherDir, runDir, List.of(), out);
+  }
+
+  /** {@link #make(Path, Path, String, PrintStream)} with {@code extra} recipe overrides (e.g. the precision). */
+  public static Path make(Path graphs, Path teacherDir, String runDir, List<String> extra, PrintStream out) {
     Path file = recipeFor(graphs, teacherDir);
     Path abs = teacherDir.toAbsolutePath().normalize();
     List<String> o = new ArrayList<>(List.of("training.run_dir=" + runDir,
         "export.dir=" + abs.getParent().getParent(), "export.name=" + abs.getParent().getFileName(),
         "export.version=" + abs.getFileName()));
+    o.addAll(extra);
     Recipe c = RecipeLoader.load(file, o);
     if (c.hasBeitv2() || c.hasSmr()) {
       throw new UserException("teacher " + teacherDir + ": " + file + " trains against a teacher of its own; make "

@@ -14,6 +14,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.mimtf.config.proto.Recipe;
+import org.mimtf.config.proto.TrainingConfig;
 import org.mimtf.testing.TinyRecipes;
 import org.mimtf.util.UserException;
 
@@ -48,6 +49,37 @@ class QuickstartTest {
     assertEquals(q.randomInit().linearTop1(), (Double) j.get("linear_top1_random_init"));
     String log = buf.toString();
     assertTrue(log.contains("== 2. pre-training") && log.contains("== 5. evaluation"), log);
+  }
+
+  @Test
+  void autoPrecisionIsBf16OnlyForCpuRecipesOnCpusWithNativeBf16() throws Exception {
+    Recipe cpu = TinyRecipes.moca(dir, 3);
+    assertEquals("cpu", cpu.getTraining().getDevices());
+    assertEquals(TrainingConfig.Precision.BF16, Quickstart.resolve(Quickstart.Precision.AUTO, cpu, true));
+    assertEquals(TrainingConfig.Precision.FP32, Quickstart.resolve(Quickstart.Precision.AUTO, cpu, false));
+    Recipe gpu = cpu.toBuilder().setTraining(cpu.getTraining().toBuilder().setDevices("auto")).build();
+    assertEquals(TrainingConfig.Precision.FP32, Quickstart.resolve(Quickstart.Precision.AUTO, gpu, true));
+    // an explicit choice is taken as it is, whatever the CPU
+    assertEquals(TrainingConfig.Precision.BF16, Quickstart.resolve(Quickstart.Precision.BF16, cpu, false));
+    assertEquals(TrainingConfig.Precision.FP32, Quickstart.resolve(Quickstart.Precision.FP32, cpu, true));
+  }
+
+  @Test
+  void thePrecisionReachesEveryTrainingStageAndAnExplicitSetWins() throws Exception {
+    Path graphs = Files.createDirectories(dir.resolve("graphs"));
+    Files.writeString(graphs.resolve("moca_fmnist_small.pbtxt"),
+        TextFormat.printer().printToString(TinyRecipes.moca(dir, 3)));
+    Recipe bf16 = Quickstart.recipe("moca", graphs, Quickstart.Precision.BF16, List.of());
+    assertEquals(TrainingConfig.Precision.BF16, bf16.getTraining().getPrecision());
+    Recipe fp32 = Quickstart.recipe("moca", graphs, Quickstart.Precision.BF16, List.of("training.precision=FP32"));
+    assertEquals(TrainingConfig.Precision.FP32, fp32.getTraining().getPrecision());
+    // BEiT v2's VQ-KD stage has a training block of its own
+    Recipe beit = Quickstart.recipe("beitv2", TinyRecipes.repoRoot().resolve("graphs"), Quickstart.Precision.BF16,
+        List.of());
+    assertEquals(TrainingConfig.Precision.BF16, beit.getTraining().getPrecision());
+    assertEquals(TrainingConfig.Precision.BF16, beit.getBeitv2().getTokenizer().getTraining().getPrecision());
+    assertEquals(List.of("training.precision=FP32"),
+        Quickstart.precisionOverrides(bf16, TrainingConfig.Precision.FP32));
   }
 
   @Test

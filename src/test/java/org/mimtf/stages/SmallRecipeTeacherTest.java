@@ -28,11 +28,14 @@ class SmallRecipeTeacherTest {
     assertFalse(SmallRecipeTeacher.exists(teacher));
     assertEquals(graphs.resolve("moca_fmnist_small.pbtxt"), SmallRecipeTeacher.recipeFor(graphs, teacher));
 
+    // the quickstart hands its precision on: the teacher trains in it
     Path made = SmallRecipeTeacher.make(graphs, teacher, dir.resolve("run").toString(),
-        new PrintStream(new ByteArrayOutputStream()));
+        java.util.List.of("training.precision=BF16"), new PrintStream(new ByteArrayOutputStream()));
     assertEquals(teacher.toAbsolutePath().normalize(), made.toAbsolutePath().normalize());
     assertTrue(SmallRecipeTeacher.exists(teacher));
     assertTrue(Files.exists(dir.resolve("run/checkpoints")), "trained in the given run directory");
+    String used = Files.readString(dir.resolve("run/recipe.pbtxt"));
+    assertTrue(used.contains("precision: BF16"), used);
   }
 
   @Test
