@@ -79,8 +79,12 @@ public final class Quickstart {
     }
     List<String> o = new ArrayList<>();
     o.add("training.run_dir=runs/quickstart-" + method + "-" + stamp());
-    Recipe plain = RecipeLoader.load(recipeFile, o);
-    o.addAll(precisionOverrides(plain, resolve(precision, plain, CpuFeatures.nativeBf16())));
+    // the user's overrides first on their own (their devices decide AUTO), then again after the
+    // precision's, so that an explicit training.precision wins
+    List<String> asGiven = new ArrayList<>(o);
+    asGiven.addAll(overrides);
+    Recipe given = RecipeLoader.load(recipeFile, asGiven);
+    o.addAll(precisionOverrides(given, resolve(precision, given, CpuFeatures.nativeBf16())));
     o.addAll(overrides);
     return RecipeLoader.load(recipeFile, o);
   }
