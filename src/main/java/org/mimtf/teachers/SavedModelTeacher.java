@@ -5,12 +5,14 @@ import java.util.List;
 import java.util.Map;
 import org.mimtf.config.proto.TeacherConfig;
 import org.mimtf.export.SavedModelInfo;
+import org.mimtf.train.SessionConfigs;
 import org.mimtf.util.UserException;
 import org.tensorflow.Result;
 import org.tensorflow.SavedModelBundle;
 import org.tensorflow.SessionFunction;
 import org.tensorflow.Tensor;
 import org.tensorflow.ndarray.Shape;
+import org.tensorflow.proto.ConfigProto;
 import org.tensorflow.ndarray.buffer.DataBuffers;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
@@ -56,6 +58,15 @@ public final class SavedModelTeacher implements AutoCloseable {
    */
   public static SavedModelTeacher load(TeacherConfig cfg, String field, int imageSize, int channels, int numPatches,
       boolean wantIds) {
+    return load(cfg, field, imageSize, channels, numPatches, wantIds, SessionConfigs.inference());
+  }
+
+  /**
+   * {@link #load(TeacherConfig, String, int, int, int, boolean)} with the session options the frozen
+   * model runs under ({@link SessionConfigs#frozenModel}: bf16 where the run trains in bf16).
+   */
+  public static SavedModelTeacher load(TeacherConfig cfg, String field, int imageSize, int channels, int numPatches,
+      boolean wantIds, ConfigProto session) {
     Path dir = Path.of(cfg.getSavedModelDir());
     SavedModelInfo info;
     try {
@@ -112,7 +123,8 @@ public final class SavedModelTeacher implements AutoCloseable {
           + (wantIds ? "DT_INT32 ids" : "DT_FLOAT features"));
     }
     int d = wantIds ? 1 : (out.unknownRank() || out.dims().get(2) < 0 ? -1 : out.dims().get(2).intValue());
-    SavedModelBundle b = SavedModelBundle.load(info.dir().toString(), "serve");
+    SavedModelBundle b = SavedModelBundle.loader(info.dir().toString()).withTags("serve")
+        .withConfigProto(session).load();
     SessionFunction fn = b.function(cfg.getSignature());
     return new SavedModelTeacher(b, fn, cfg.getInputKey(), cfg.getOutputKey(), numPatches, d, wantIds, info.dir());
   }

@@ -52,6 +52,31 @@ class SavedModelTeacherTest {
   }
 
   @Test
+  void aBf16RunGetsItsTeacherInBf16AndAnFp32RunInFp32() {
+    org.junit.jupiter.api.Assumptions.assumeTrue(org.mimtf.train.CpuFeatures.nativeBf16(),
+        "grappler's oneDNN bf16 rewrite runs only where the CPU has native bf16");
+    float[] img = SavedModelProbe.images(4, 8, 8, 1, 7);
+    float[] exact = SavedModelProbe.run(model, 4, 8, 8, 1, 7).get("patch_tokens");
+    org.mimtf.config.proto.TrainingConfig.Builder t = org.mimtf.config.proto.TrainingConfig.newBuilder();
+    try (SavedModelTeacher fp32 = SavedModelTeacher.load(cfg().build(), "smr.teacher", 8, 1, 4, false,
+        org.mimtf.train.SessionConfigs.frozenModel(t.build()))) {
+      assertArrayEquals(exact, fp32.features(img, 4, 8, 1), 1e-6f);
+    }
+    t.setPrecision(org.mimtf.config.proto.TrainingConfig.Precision.BF16);
+    try (SavedModelTeacher bf16 = SavedModelTeacher.load(cfg().build(), "smr.teacher", 8, 1, 4, false,
+        org.mimtf.train.SessionConfigs.frozenModel(t.build()))) {
+      float[] f = bf16.features(img, 4, 8, 1);
+      // bf16 keeps 8 mantissa bits (relative rounding 2^-9 per product input); the LayerNormed tokens are O(1)
+      double maxDiff = 0;
+      for (int i = 0; i < f.length; i++) {
+        maxDiff = Math.max(maxDiff, Math.abs(f[i] - exact[i]));
+      }
+      assertTrue(maxDiff > 0, "the bf16 rewrite changed nothing: the teacher ran in fp32");
+      assertTrue(maxDiff < 0.1, "bf16 teacher too far from fp32: " + maxDiff);
+    }
+  }
+
+  @Test
   void signatureMismatchesAreReportedWithTheFieldAndTheExpectation() {
     assertTrue(fails(cfg().setOutputKey("features").build(), 8, 1, 4, false)
         .contains("smr.teacher (" + model + "): signature 'serving_default' has no output 'features' (outputs: "

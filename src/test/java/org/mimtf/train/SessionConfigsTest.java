@@ -37,4 +37,16 @@ class SessionConfigsTest {
     e = assertThrows(UserException.class, () -> SessionConfigs.withRewriter(base, "remapping=maybe"));
     assertTrue(e.getMessage().contains("on, off, aggressive or default"), e.getMessage());
   }
+
+  @Test
+  void frozenModelsRunInBf16OnlyForBf16RunsOnCpusWithNativeBf16() {
+    org.mimtf.config.proto.TrainingConfig fp32 = org.mimtf.config.proto.TrainingConfig.getDefaultInstance();
+    org.mimtf.config.proto.TrainingConfig bf16 = fp32.toBuilder()
+        .setPrecision(org.mimtf.config.proto.TrainingConfig.Precision.BF16).build();
+    org.tensorflow.proto.RewriterConfig.Toggle on = org.tensorflow.proto.RewriterConfig.Toggle.ON;
+    org.junit.jupiter.api.Assertions.assertEquals(on, SessionConfigs.frozenModel(bf16, true).getGraphOptions()
+        .getRewriteOptions().getAutoMixedPrecisionOnednnBfloat16());
+    org.junit.jupiter.api.Assertions.assertEquals(SessionConfigs.inference(), SessionConfigs.frozenModel(bf16, false));
+    org.junit.jupiter.api.Assertions.assertEquals(SessionConfigs.inference(), SessionConfigs.frozenModel(fp32, true));
+  }
 }

@@ -79,7 +79,7 @@ public final class Beitv2Spec implements MethodSpec {
     int g = RecipeChecks.grid(r);
     var tok = SavedModelTeacher.load(TeacherConfig.newBuilder().setSavedModelDir(sm.toString())
         .setOutputKey(VqkdTokenizer.TOKEN_IDS).build(), "beitv2.tokenizer.dir", m.getImageSize(), m.getChannels(),
-        g * g, true);
+        g * g, true, org.mimtf.train.SessionConfigs.frozenModel(r.getTraining()));
     return new Beitv2Method(r, new TokenizerIds(tok, r.getData().getView(0).getName(), "tokens", m.getImageSize(),
         m.getChannels()));
   }

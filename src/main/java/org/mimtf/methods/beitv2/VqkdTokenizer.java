@@ -77,7 +77,7 @@ public final class VqkdTokenizer {
     int n = (enc.getImageSize() / enc.getPatchSize()) * (enc.getImageSize() / enc.getPatchSize());
     String view = stage.getData().getView(0).getName();
     SavedModelTeacher teacher = SavedModelTeacher.load(v.getTeacher(), "beitv2.tokenizer.teacher", enc.getImageSize(),
-        enc.getChannels(), n, false);
+        enc.getChannels(), n, false, org.mimtf.train.SessionConfigs.frozenModel(stage.getTraining()));
     TeacherFeatures tf = new TeacherFeatures(teacher, view, VqkdMethod.TEACHER_FIELD, enc.getImageSize(),
         enc.getChannels());
     out.printf("VQ-KD tokenizer: teacher %s (%d-d features), codebook %d x %d%n", teacher.dir(), tf.dim(),

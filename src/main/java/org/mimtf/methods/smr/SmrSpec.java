@@ -95,7 +95,7 @@ public final class SmrSpec implements MethodSpec {
     }
     int g = RecipeChecks.grid(r);
     var teacher = SavedModelTeacher.load(r.getSmr().getTeacher(), "smr.teacher", m.getImageSize(), m.getChannels(),
-        g * g, false);
+        g * g, false, org.mimtf.train.SessionConfigs.frozenModel(r.getTraining()));
     var features = new TeacherFeatures(teacher, r.getData().getView(0).getName(), SmrMethod.TEACHER_FIELD,
         m.getImageSize(), m.getChannels());
     return new SmrMethod(r, features, features.dim());
